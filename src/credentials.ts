@@ -1,0 +1,220 @@
+/**
+ * The credentials model: parse and validate a Claude Code `.credentials.json` payload, and order two
+ * of them by freshness. Pure: no fs, no process, no clock (callers pass `now`).
+ *
+ * The payload is kept byte for byte (`text`): what the store holds is what lands on disk, so unknown
+ * keys that a newer CLI adds survive every hop.
+ */
+import { InvalidCredentialsError } from './errors.js';
+
+/** A payload larger than this is refused before parsing: a real file is well under 1 KiB. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+export const INFERENCE_SCOPE = 'user:inference';
+
+export interface OAuthFields {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+  readonly scopes: readonly string[] | undefined;
+  readonly subscriptionType: string | undefined;
+}
+
+export interface Credentials {
+  /** The exact JSON text to write (BOM removed, base64 decoded). */
+  readonly text: string;
+  /** The whole document, unknown keys included. */
+  readonly document: Readonly<Record<string, unknown>>;
+  readonly oauth: OAuthFields;
+  /** How the payload arrived; base64 is accepted because the seeds ship it that way. */
+  readonly encoding: 'json' | 'base64';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parse a payload that is the credentials JSON or base64 of it. Throws InvalidCredentialsError. */
+export function parseCredentials(payload: string | Uint8Array): Credentials {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
+  if (size > MAX_PAYLOAD_BYTES) {
+    throw new InvalidCredentialsError(
+      'too-large',
+      `credentials payload is ${size} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit; this is not a .credentials.json`,
+    );
+  }
+  const text = stripBom(typeof payload === 'string' ? payload : decodeUtf8(payload));
+  if (text.trim() === '') {
+    throw new InvalidCredentialsError(
+      'empty',
+      'credentials payload is empty (0 bytes of JSON): the interactive `claude login` was probably not completed; log in again and push the file',
+    );
+  }
+  if (text.trimStart().startsWith('{')) return fromJson(text, 'json');
+  const decoded = decodeBase64Json(text);
+  if (decoded === undefined) {
+    throw new InvalidCredentialsError(
+      'invalid-json',
+      'credentials payload is neither JSON nor base64 of JSON; store the content of ~/.claude/.credentials.json (or `base64 -w0` of it)',
+    );
+  }
+  return fromJson(decoded, 'base64');
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new InvalidCredentialsError('invalid-json', 'credentials payload is not valid UTF-8 text');
+  }
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+
+function decodeBase64Json(text: string): string | undefined {
+  const compact = text.replace(/\s+/g, '');
+  if (!BASE64.test(compact)) return undefined;
+  const bytes = Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  let decoded: string;
+  try {
+    decoded = stripBom(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return decoded.trimStart().startsWith('{') ? decoded : undefined;
+}
+
+function fromJson(text: string, encoding: Credentials['encoding']): Credentials {
+  const document = parseJsonObject(text);
+  const oauth = readOAuthFields(document.claudeAiOauth);
+  return { text, document, oauth, encoding };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // V8's message quotes the input, which may hold a token: keep only the position.
+    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+    throw new InvalidCredentialsError(
+      'invalid-json',
+      `credentials payload is not valid JSON${position === undefined ? '' : ` (error at character ${position})`}`,
+    );
+  }
+  if (!isRecord(value)) {
+    throw new InvalidCredentialsError('not-an-object', 'credentials payload is JSON but not an object');
+  }
+  return value;
+}
+
+function readOAuthFields(value: unknown): OAuthFields {
+  if (value === undefined) {
+    throw new InvalidCredentialsError(
+      'missing-field',
+      'credentials payload has no "claudeAiOauth" object; is this ~/.claude/.credentials.json from a subscription login?',
+    );
+  }
+  if (!isRecord(value)) {
+    throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth" must be an object');
+  }
+  const accessToken = requireField(value, 'accessToken', 'string');
+  const refreshToken = requireField(value, 'refreshToken', 'string');
+  const expiresAt = requireField(value, 'expiresAt', 'number');
+  if (accessToken === '' && refreshToken === '') {
+    throw new InvalidCredentialsError(
+      'blanked',
+      'credentials were blanked by the Claude CLI after a rejected refresh (invalid_grant); log in again',
+    );
+  }
+  if (accessToken === '') throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.accessToken" is empty');
+  if (refreshToken === '') throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.refreshToken" is empty');
+  if (!Number.isFinite(expiresAt) || expiresAt <= 0) {
+    throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.expiresAt" must be a positive time in milliseconds');
+  }
+  const scopes = optionalScopes(value.scopes);
+  if (scopes !== undefined && !scopes.includes(INFERENCE_SCOPE)) {
+    throw new InvalidCredentialsError(
+      'missing-field',
+      `"claudeAiOauth.scopes" lacks "${INFERENCE_SCOPE}": the Claude CLI treats such a login as logged out`,
+    );
+  }
+  const subscriptionType = value.subscriptionType;
+  if (subscriptionType !== undefined && subscriptionType !== null && typeof subscriptionType !== 'string') {
+    throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.subscriptionType" must be a string');
+  }
+  return {
+    accessToken,
+    refreshToken,
+    expiresAt,
+    scopes,
+    subscriptionType: typeof subscriptionType === 'string' ? subscriptionType : undefined,
+  };
+}
+
+function requireField<T extends 'string' | 'number'>(
+  record: Record<string, unknown>,
+  key: string,
+  type: T,
+): T extends 'string' ? string : number {
+  const value = record[key];
+  if (value === undefined || value === null) {
+    throw new InvalidCredentialsError('missing-field', `"claudeAiOauth.${key}" is missing`);
+  }
+  if (typeof value !== type) {
+    throw new InvalidCredentialsError('wrong-type', `"claudeAiOauth.${key}" must be a ${type}, not ${describeType(value)}`);
+  }
+  return value as T extends 'string' ? string : number;
+}
+
+function optionalScopes(value: unknown): readonly string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((scope): scope is string => typeof scope === 'string')) {
+    throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.scopes" must be an array of strings');
+  }
+  return value;
+}
+
+function describeType(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Freshness order used by sync: the credentials whose access token expires later are newer.
+ * Negative when `a` is older than `b`, zero when equally fresh.
+ */
+export function compareFreshness(a: Pick<Credentials, 'oauth'>, b: Pick<Credentials, 'oauth'>): number {
+  return a.oauth.expiresAt - b.oauth.expiresAt;
+}
+
+export function isNewer(candidate: Pick<Credentials, 'oauth'>, than: Pick<Credentials, 'oauth'>): boolean {
+  return compareFreshness(candidate, than) > 0;
+}
+
+export type ExpiryState = 'valid' | 'expiring' | 'expired';
+
+export interface ExpiryAssessment {
+  readonly state: ExpiryState;
+  readonly expiresAt: number;
+  /** Negative once expired. */
+  readonly msLeft: number;
+}
+
+export function assessExpiry(oauth: OAuthFields, now: number, warnBeforeMs: number): ExpiryAssessment {
+  const msLeft = oauth.expiresAt - now;
+  const state: ExpiryState = msLeft <= 0 ? 'expired' : msLeft <= warnBeforeMs ? 'expiring' : 'valid';
+  return { state, expiresAt: oauth.expiresAt, msLeft };
+}
+
+/** The token values of a credentials document, for redaction and leak checks. */
+export function secretValues(credentials: Pick<Credentials, 'oauth'>): string[] {
+  return [credentials.oauth.accessToken, credentials.oauth.refreshToken];
+}

@@ -1,0 +1,128 @@
+/**
+ * The typed errors of claude-creds. Each carries a one-line message that says what to do and an exit
+ * code (sysexits-style, see `EXIT`). The CLI turns any of them into one line on stderr; nothing else
+ * should ever reach the user as a stack trace.
+ *
+ * Messages must never contain a token value: build them from names, paths and sizes only.
+ */
+
+export const EXIT = {
+  ok: 0,
+  usage: 64,
+  dataError: 65,
+  noInput: 66,
+  unavailable: 69,
+  software: 70,
+  cantCreate: 73,
+  tempFailure: 75,
+  permission: 77,
+  config: 78,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export abstract class ClaudeCredsError extends Error {
+  abstract readonly exitCode: ExitCode;
+  /** Whether the shared retry policy may try the same call again. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags or flag combinations. */
+export class UsageError extends ClaudeCredsError {
+  readonly exitCode = EXIT.usage;
+}
+
+/** Missing or inconsistent configuration (no provider chosen, region unset, unknown secret form). */
+export class ConfigError extends ClaudeCredsError {
+  readonly exitCode = EXIT.config;
+}
+
+export type CredentialsProblem =
+  | 'empty'
+  | 'too-large'
+  | 'invalid-json'
+  | 'not-an-object'
+  | 'missing-field'
+  | 'wrong-type'
+  | 'blanked';
+
+/** The payload is not a usable credentials document. Never written, never pushed. */
+export class InvalidCredentialsError extends ClaudeCredsError {
+  readonly exitCode = EXIT.dataError;
+  constructor(
+    readonly problem: CredentialsProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The secret, variable or file that was asked for does not exist. */
+export class NotFoundError extends ClaudeCredsError {
+  readonly exitCode = EXIT.noInput;
+}
+
+/** The identity in use lacks a permission; the message names the action or role to grant. */
+export class PermissionDeniedError extends ClaudeCredsError {
+  readonly exitCode = EXIT.permission;
+}
+
+/** Throttling, 5xx, network trouble: worth another try within the deadline. */
+export class StoreUnavailableError extends ClaudeCredsError {
+  readonly exitCode = EXIT.unavailable;
+  override readonly retryable = true;
+}
+
+/** Retries ran out of time; carries the last transient failure as its cause. */
+export class DeadlineExceededError extends ClaudeCredsError {
+  readonly exitCode = EXIT.unavailable;
+}
+
+/** A compare-and-swap lost: someone else wrote a version after ours was read. Re-read and re-decide. */
+export class ConflictError extends ClaudeCredsError {
+  readonly exitCode = EXIT.tempFailure;
+}
+
+/** The store holds newer credentials than the ones we were asked to write. */
+export class StaleWriteError extends ClaudeCredsError {
+  readonly exitCode = EXIT.tempFailure;
+}
+
+/** The provider cannot be written to (env), or its SDK does not allow it. */
+export class ReadOnlyProviderError extends ClaudeCredsError {
+  readonly exitCode = EXIT.usage;
+}
+
+/** The local file could not be written: permissions, symlinks, full disk, wrong file type. */
+export class WriteError extends ClaudeCredsError {
+  readonly exitCode = EXIT.cantCreate;
+}
+
+/** A provider's SDK could not be loaded (a stripped image, a broken install). */
+export class DependencyError extends ClaudeCredsError {
+  readonly exitCode = EXIT.unavailable;
+}
+
+/** The wrapped command could not be started. */
+export class SpawnError extends ClaudeCredsError {
+  readonly exitCode = EXIT.cantCreate;
+}
+
+export function isClaudeCredsError(error: unknown): error is ClaudeCredsError {
+  return error instanceof ClaudeCredsError;
+}
+
+/** A short, token-free description of any thrown value, for wrapping foreign errors. */
+export function describeCause(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const prefix = typeof code === 'string' || typeof code === 'number' ? `${String(code)}: ` : '';
+    return `${prefix}${error.message}`.split('\n')[0] ?? '';
+  }
+  return String(error);
+}

@@ -1,0 +1,27 @@
+/**
+ * Maps a provider name to its module, imported only when chosen so that start-up never pays for the
+ * SDKs of providers that are not used.
+ */
+import { DependencyError } from '../errors.js';
+import type { Provider, ProviderConfig, ProviderFactory, ProviderName } from './provider.js';
+
+const loaders: Record<ProviderName, () => Promise<ProviderFactory>> = {
+  env: async () => (await import('./env.js')).createEnvProvider,
+  file: async () => (await import('./file.js')).createFileProvider,
+  aws: async () => (await import('./aws.js')).createAwsProvider,
+  gcp: async () => (await import('./gcp.js')).createGcpProvider,
+  azure: async () => (await import('./azure.js')).createAzureProvider,
+};
+
+export async function createProvider(config: ProviderConfig): Promise<Provider> {
+  let factory: ProviderFactory;
+  try {
+    factory = await loaders[config.name]();
+  } catch (error) {
+    throw new DependencyError(
+      `could not load the ${config.name} provider (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); reinstall claude-creds or use an image that includes it`,
+      { cause: error },
+    );
+  }
+  return factory(config);
+}

@@ -1,0 +1,78 @@
+/**
+ * The one retry policy shared by every provider: full-jitter exponential backoff bounded by a deadline.
+ * Only errors that say they are retryable (throttling, 5xx, network) are tried again; the rest end at
+ * once. Each attempt is told how much time is left so providers can bound their SDK's own retries.
+ */
+import { DeadlineExceededError, isClaudeCredsError } from './errors.js';
+
+export interface RetryPolicy {
+  /** Total time allowed for all attempts, in ms. */
+  readonly deadlineMs: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly multiplier: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  deadlineMs: 60_000,
+  initialDelayMs: 200,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+};
+
+export interface Attempt {
+  /** 1-based. */
+  readonly number: number;
+  readonly signal: AbortSignal;
+  /** Milliseconds left before the deadline. */
+  readonly timeoutMs: number;
+}
+
+export interface RetryHooks {
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+}
+
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1));
+  return Math.round(ceiling * random);
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function withRetry<T>(
+  what: string,
+  operation: (attempt: Attempt) => Promise<T>,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  hooks: RetryHooks = {},
+): Promise<T> {
+  const now = hooks.now ?? Date.now;
+  const sleep = hooks.sleep ?? defaultSleep;
+  const random = hooks.random ?? Math.random;
+  const deadline = now() + policy.deadlineMs;
+
+  for (let number = 1; ; number += 1) {
+    const timeoutMs = Math.max(1, deadline - now());
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    timer.unref?.();
+    try {
+      return await operation({ number, signal: controller.signal, timeoutMs });
+    } catch (error) {
+      if (!isClaudeCredsError(error) || !error.retryable) throw error;
+      const delayMs = backoffDelay(policy, number, random());
+      if (now() + delayMs >= deadline) {
+        throw new DeadlineExceededError(
+          `${what} still failing after ${number} attempt${number === 1 ? '' : 's'} in ${Math.round(policy.deadlineMs / 1000)} s: ${error.message}; raise --timeout or check the store`,
+          { cause: error },
+        );
+      }
+      hooks.onRetry?.({ attempt: number, delayMs, error });
+      await sleep(delayMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
