@@ -62,6 +62,11 @@ export class InvalidCredentialsError extends ClaudeCredsError {
   }
 }
 
+/** The store returned a payload that fails its own integrity check (GCP CRC32C). */
+export class IntegrityError extends ClaudeCredsError {
+  readonly exitCode = EXIT.dataError;
+}
+
 /** The secret, variable or file that was asked for does not exist. */
 export class NotFoundError extends ClaudeCredsError {
   readonly exitCode = EXIT.noInput;
