@@ -17,6 +17,8 @@ export const EXIT = {
   tempFailure: 75,
   permission: 77,
   config: 78,
+  cannotExecute: 126,
+  commandNotFound: 127,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -113,9 +115,15 @@ export class DependencyError extends ClaudeCredsError {
   readonly exitCode = EXIT.unavailable;
 }
 
-/** The wrapped command could not be started. */
+/** The wrapped command could not be started: 127 when it does not exist, 126 when it cannot run (as shells do). */
 export class SpawnError extends ClaudeCredsError {
-  readonly exitCode = EXIT.cantCreate;
+  constructor(
+    message: string,
+    readonly exitCode: typeof EXIT.commandNotFound | typeof EXIT.cannotExecute,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export function isClaudeCredsError(error: unknown): error is ClaudeCredsError {

@@ -1,0 +1,59 @@
+/**
+ * push: the bootstrap after `claude login`: validate the local file and store it. Never replaces a
+ * newer login in the store (unless --force), and re-decides when another writer wins a race.
+ */
+import type { ProviderChoice } from '../config.js';
+import { isNewer, parseCredentials } from '../credentials.js';
+import { ConflictError, ReadOnlyProviderError, StaleWriteError } from '../errors.js';
+import { readRegularFile } from '../io/local-file.js';
+import { createProvider } from '../providers/registry.js';
+import type { CommandContext } from './context.js';
+import { readStoreIfPresent, writeStore } from './store-access.js';
+
+export interface PushSettings {
+  readonly provider: ProviderChoice;
+  readonly from: string;
+  readonly force: boolean;
+}
+
+export type PushOutcome = 'stored' | 'unchanged';
+
+const MAX_CONFLICT_ROUNDS = 5;
+
+export async function pushCredentials(settings: PushSettings, context: CommandContext): Promise<PushOutcome> {
+  const { logger } = context;
+  const local = parseCredentials(await readRegularFile(settings.from));
+  const { config, reason } = settings.provider;
+  logger.info({ provider: config.name, reason }, `using the ${config.name} provider`);
+  const provider = await createProvider(config);
+  try {
+    if (provider.writes === 'none') {
+      throw new ReadOnlyProviderError(`the ${provider.name} provider cannot be written; push to file, aws, gcp or azure instead`);
+    }
+    for (let round = 1; ; round += 1) {
+      const stored = await readStoreIfPresent(provider, context);
+      if (stored?.credentials.text === local.text) {
+        logger.info({ location: provider.location }, 'the store already holds these credentials');
+        return 'unchanged';
+      }
+      if (stored && !settings.force && isNewer(stored.credentials, local)) {
+        throw new StaleWriteError(
+          `${provider.location} holds newer credentials (expiring ${new Date(stored.credentials.oauth.expiresAt).toISOString()}) than ${settings.from} (${new Date(local.oauth.expiresAt).toISOString()}); not replacing them (use --force to override)`,
+        );
+      }
+      try {
+        const outcome = await writeStore(provider, local.text, stored?.version, context);
+        logger.info(
+          { location: provider.location, version: outcome.version, expiresAt: new Date(local.oauth.expiresAt).toISOString() },
+          'credentials stored',
+        );
+        return 'stored';
+      } catch (error) {
+        if (!(error instanceof ConflictError) || round >= MAX_CONFLICT_ROUNDS) throw error;
+        logger.warn({ round }, 'another writer changed the store meanwhile; re-reading');
+      }
+    }
+  } finally {
+    await provider.close?.();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * status: what the local credentials file holds, for people and for health probes. Never a token value.
+ */
+import { assessExpiry, type ExpiryState } from '../credentials.js';
+import { formatDuration } from '../duration.js';
+import type { LocalCredentials } from './local-credentials.js';
+
+export type StatusState = ExpiryState | 'invalid' | 'missing';
+
+/** Exit codes of `status`, distinct so a probe or script can tell the states apart. */
+export const STATUS_EXIT: Record<StatusState, number> = {
+  valid: 0,
+  expiring: 1,
+  expired: 2,
+  invalid: 3,
+  missing: 4,
+};
+
+export interface StatusReport {
+  readonly path: string;
+  readonly state: StatusState;
+  readonly present: boolean;
+  readonly valid: boolean;
+  readonly problem?: string;
+  readonly subscriptionType?: string | null;
+  readonly scopes?: readonly string[] | null;
+  readonly expiresAt?: string;
+  readonly expiresInSeconds?: number;
+  readonly hasRefreshToken?: boolean;
+}
+
+export function buildStatusReport(path: string, local: LocalCredentials, now: number, warnBeforeMs: number): StatusReport {
+  if (local.state === 'missing') return { path, state: 'missing', present: false, valid: false, problem: `${path} does not exist` };
+  if (local.state === 'invalid') {
+    return { path, state: 'invalid', present: true, valid: false, problem: local.error.message };
+  }
+  const { oauth } = local.credentials;
+  const expiry = assessExpiry(oauth, now, warnBeforeMs);
+  return {
+    path,
+    state: expiry.state,
+    present: true,
+    valid: expiry.state !== 'expired',
+    subscriptionType: oauth.subscriptionType ?? null,
+    scopes: oauth.scopes ?? null,
+    expiresAt: new Date(oauth.expiresAt).toISOString(),
+    expiresInSeconds: Math.round(expiry.msLeft / 1000),
+    hasRefreshToken: oauth.refreshToken !== '',
+  };
+}
+
+export function formatStatusText(report: StatusReport): string {
+  const lines = [`${report.path}: ${report.state}`];
+  if (report.problem) lines.push(`  problem: ${report.problem}`);
+  if (report.expiresAt !== undefined && report.expiresInSeconds !== undefined) {
+    const left = report.expiresInSeconds * 1000;
+    lines.push(`  expires: ${report.expiresAt} (${left > 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`);
+  }
+  if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType ?? 'unknown'}`);
+  if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.join(' ')}`);
+  if (report.hasRefreshToken !== undefined) lines.push(`  refresh token: ${report.hasRefreshToken ? 'present' : 'absent'}`);
+  return `${lines.join('\n')}\n`;
+}

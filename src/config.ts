@@ -1,0 +1,111 @@
+/**
+ * Turns the CLI's raw option strings and a snapshot of the environment into checked configuration.
+ * Pure: the CLI hands in argv-derived options, `env` and the home directory; nothing here reads them.
+ */
+import { ConfigError, UsageError } from './errors.js';
+import { PROVIDER_NAMES, type ProviderConfig, type ProviderName } from './providers/provider.js';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The variables the env provider reads when `--secret` names none, in order of preference. */
+export const DEFAULT_SECRET_VARIABLES = ['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON'] as const;
+
+export const CREDENTIALS_FILE_NAME = '.credentials.json';
+
+export interface ProviderOptions {
+  readonly provider?: string | undefined;
+  readonly secret?: string | undefined;
+  readonly region?: string | undefined;
+  readonly endpoint?: string | undefined;
+  readonly project?: string | undefined;
+  readonly vaultUrl?: string | undefined;
+  readonly caFile?: string | undefined;
+}
+
+export interface ProviderChoice {
+  readonly config: ProviderConfig;
+  /** Why this provider was chosen, for the log. */
+  readonly reason: string;
+}
+
+/** `$CLAUDE_CONFIG_DIR/.credentials.json`, else `$HOME/.claude/.credentials.json`. */
+export function defaultCredentialsPath(env: Environment, homedir: string): string {
+  const configDir = env.CLAUDE_CONFIG_DIR;
+  if (configDir !== undefined && configDir !== '') return joinPath(configDir, CREDENTIALS_FILE_NAME);
+  return joinPath(joinPath(homedir, '.claude'), CREDENTIALS_FILE_NAME);
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** `UID:GID` or `UID` (group = uid), numeric: names would need the image's /etc/passwd. */
+export function parseOwner(text: string): Owner {
+  const match = /^(\d+)(?::(\d+))?$/.exec(text.trim());
+  if (!match?.[1]) {
+    throw new UsageError(`--owner takes numeric UID:GID such as 1000:1000, not "${text}"`);
+  }
+  const uid = Number(match[1]);
+  return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
+}
+
+function isProviderName(name: string): name is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(name);
+}
+
+/** Pick the provider: the one named, else one inferred from the secret's form or the environment. */
+export function chooseProvider(options: ProviderOptions, env: Environment): ProviderChoice {
+  const named = options.provider?.trim().toLowerCase();
+  const build = (name: ProviderName, reason: string): ProviderChoice => ({
+    reason,
+    config: {
+      name,
+      secret: options.secret === '' ? undefined : options.secret,
+      region: options.region,
+      endpoint: options.endpoint,
+      project: options.project,
+      vaultUrl: options.vaultUrl,
+      caFile: options.caFile,
+      env,
+    },
+  });
+  if (named !== undefined && named !== '') {
+    if (!isProviderName(named)) {
+      throw new UsageError(`unknown provider "${options.provider}"; choose one of: ${PROVIDER_NAMES.join(', ')}`);
+    }
+    return build(named, '--provider');
+  }
+  const secret = options.secret ?? '';
+  if (secret.startsWith('arn:aws:secretsmanager:')) return build('aws', 'the secret is an AWS Secrets Manager ARN');
+  if (/^projects\/[^/]+\/secrets\/[^/]+/.test(secret)) return build('gcp', 'the secret is a GCP resource path');
+  if (/^https:\/\/[^/]+\/secrets\/[^/]+/.test(secret)) return build('azure', 'the secret is an Azure Key Vault URL');
+  if (secret.startsWith('/') || secret.startsWith('./') || secret.startsWith('../')) {
+    return build('file', 'the secret is a file path');
+  }
+  if (options.vaultUrl) return build('azure', '--vault-url is set');
+  if (secret !== '' && /^[A-Z_][A-Z0-9_]*$/.test(secret) && env[secret] !== undefined) {
+    return build('env', `the environment variable ${secret} is set`);
+  }
+  const variable = DEFAULT_SECRET_VARIABLES.find((name) => env[name] !== undefined);
+  if (variable !== undefined && secret === '') return build('env', `${variable} is set`);
+  throw new ConfigError(
+    'no credentials provider chosen: pass --provider (env, file, aws, gcp, azure) with --secret, ' +
+      'or set CLAUDE_CREDENTIALS_B64 / CLAUDE_CREDENTIALS_JSON, or give --secret as a path, an AWS ARN, ' +
+      'a projects/P/secrets/S path or a Key Vault URL',
+  );
+}
+
+/**
+ * The environment variables that may carry a secret and so must never reach the wrapped command:
+ * the env provider's defaults and whatever variable `--secret` named for it.
+ */
+export function secretVariables(provider: ProviderConfig | undefined): string[] {
+  const names = new Set<string>(DEFAULT_SECRET_VARIABLES);
+  if (provider?.name === 'env' && provider.secret) names.add(provider.secret);
+  return [...names];
+}

@@ -1,0 +1,227 @@
+/**
+ * The claude-creds command line. The only module that reads argv and the environment: it builds the
+ * settings for each command, runs it, and maps every typed error to one line on stderr and an exit code.
+ */
+import { homedir } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+import { fetchCredentials } from './commands/fetch.js';
+import type { CommandContext } from './commands/context.js';
+import { readLocalCredentials } from './commands/local-credentials.js';
+import { pushCredentials } from './commands/push.js';
+import { STATUS_EXIT, buildStatusReport, formatStatusText } from './commands/status.js';
+import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables, type ProviderOptions } from './config.js';
+import { parseDuration } from './duration.js';
+import { EXIT, UsageError, describeCause, isClaudeCredsError } from './errors.js';
+import { LOG_LEVELS, createLogger, type LogLevel } from './logger.js';
+import { runChild } from './process-runner.js';
+import { DEFAULT_RETRY_POLICY } from './retry.js';
+
+interface CommonOptions extends ProviderOptions {
+  readonly out?: string;
+  readonly owner?: string;
+  readonly timeout: string;
+  readonly force?: boolean;
+  readonly logLevel: string;
+  readonly logFormat?: string;
+}
+
+const env = process.env;
+
+function withProviderOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-p, --provider <name>', 'where the credentials live').choices(['env', 'file', 'aws', 'gcp', 'azure']).env('CLAUDE_CREDS_PROVIDER'))
+    .addOption(
+      new Option('-s, --secret <ref>', 'the secret, in the provider\'s form: file path, variable name, AWS name/ARN, GCP projects/P/secrets/S, Key Vault URL').env(
+        'CLAUDE_CREDS_SECRET',
+      ),
+    )
+    .addOption(new Option('--region <region>', 'AWS region (default: the SDK\'s chain, AWS_REGION)').env('CLAUDE_CREDS_REGION'))
+    .addOption(new Option('--endpoint <url>', 'store endpoint override (LocalStack, emulators, private endpoints)').env('CLAUDE_CREDS_ENDPOINT'))
+    .addOption(new Option('--project <id>', 'GCP project for a short secret name (default: GOOGLE_CLOUD_PROJECT)').env('CLAUDE_CREDS_PROJECT'))
+    .addOption(new Option('--vault-url <url>', 'Azure Key Vault URL for a short secret name').env('CLAUDE_CREDS_VAULT_URL'))
+    .addOption(new Option('--ca-file <path>', 'PEM certificate(s) to trust for the store endpoint').env('CLAUDE_CREDS_CA_FILE'))
+    .addOption(new Option('--timeout <duration>', 'give up on the store after this long, retries included').env('CLAUDE_CREDS_TIMEOUT').default('60s'));
+}
+
+function withLocalFileOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-o, --out <path>', 'credentials file to write (default: $CLAUDE_CONFIG_DIR/.credentials.json or ~/.claude/.credentials.json)').env('CLAUDE_CREDS_OUT'))
+    .addOption(new Option('--owner <uid:gid>', 'chown the file and its directory (numeric; needs root)').env('CLAUDE_CREDS_OWNER'))
+    .addOption(new Option('--force', 'replace the local file even when it is newer than the store').env('CLAUDE_CREDS_FORCE'));
+}
+
+function withLogOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('CLAUDE_CREDS_LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-format <format>', 'json, or pretty (default when stderr is a terminal)').choices(['json', 'pretty']).env('CLAUDE_CREDS_LOG_FORMAT'));
+}
+
+async function contextFrom(options: CommonOptions): Promise<CommandContext> {
+  const logger = await createLogger({
+    level: options.logLevel as LogLevel,
+    pretty: options.logFormat === undefined ? process.stderr.isTTY === true : options.logFormat === 'pretty',
+  });
+  return {
+    logger,
+    now: Date.now,
+    retry: { ...DEFAULT_RETRY_POLICY, deadlineMs: parseDuration(options.timeout, '--timeout') },
+  };
+}
+
+function fetchSettingsFrom(options: CommonOptions) {
+  return {
+    provider: chooseProvider(options, env),
+    out: options.out ?? defaultCredentialsPath(env, homedir()),
+    owner: options.owner === undefined ? undefined : parseOwner(options.owner),
+    force: options.force === true,
+  };
+}
+
+const EXAMPLES = {
+  fetch: `
+Examples:
+  $ claude-creds fetch --provider aws --secret claude-oauth-credentials
+  $ claude-creds fetch --provider gcp --secret projects/my-proj/secrets/claude-credentials
+  $ claude-creds fetch --provider azure --secret https://my-vault.vault.azure.net/secrets/claude-credentials
+  $ CLAUDE_CREDENTIALS_B64="$(base64 -w0 ~/.claude/.credentials.json)" claude-creds fetch
+  $ claude-creds fetch --provider file --secret /mnt/efs/claude/credentials.json --owner 1000:1000`,
+  run: `
+Examples:
+  $ claude-creds -- python worker.py
+  $ claude-creds run --provider aws --secret claude-oauth-credentials -- claude -p "hello"
+  $ docker run -e CLAUDE_CREDENTIALS_B64 IMAGE -- python worker.py`,
+  status: `
+Exit codes: 0 valid, 1 expiring within --warn-before, 2 expired, 3 invalid, 4 missing.
+
+Examples:
+  $ claude-creds status
+  $ claude-creds status --json --warn-before 30m`,
+  push: `
+Examples (once, after \`claude login\` on a machine with a browser):
+  $ claude-creds push --provider aws --secret claude-oauth-credentials
+  $ claude-creds push --provider file --secret /mnt/efs/claude/credentials.json --from ~/.claude/.credentials.json`,
+};
+
+export function buildProgram(run: (task: () => Promise<number>) => Promise<void>): Command {
+  const program = new Command('claude-creds')
+    .description('Deliver Claude Code OAuth credentials to headless containers from a secret store, and keep them fresh.')
+    .version(packageJson.version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
+    .exitOverride();
+
+  withLogOptions(withLocalFileOptions(withProviderOptions(program.command('fetch'))))
+    .description('read the credentials from the store, validate them and write the local file (init container)')
+    .addHelpText('after', EXAMPLES.fetch)
+    .action((options: CommonOptions) =>
+      run(async () => {
+        const context = await contextFrom(options);
+        await fetchCredentials(fetchSettingsFrom(options), context);
+        return EXIT.ok;
+      }),
+    );
+
+  withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true }))))
+    .description('fetch, then run COMMAND with the same stdio, forwarding signals and exiting with its status')
+    .argument('[command...]', 'the command to run, after --')
+    .passThroughOptions()
+    .addHelpText('after', EXAMPLES.run)
+    .action((commandLine: string[], options: CommonOptions) =>
+      run(async () => {
+        const [command, ...args] = commandLine;
+        if (command === undefined) throw new UsageError('no command to run: use `claude-creds [options] -- COMMAND [ARGS...]`, or `claude-creds fetch`');
+        const context = await contextFrom(options);
+        const settings = fetchSettingsFrom(options);
+        await fetchCredentials(settings, context);
+        const childEnv = { ...env };
+        for (const name of secretVariables(settings.provider.config)) delete childEnv[name];
+        context.logger.info({ command }, 'starting the command');
+        const outcome = await runChild(command, args, {
+          env: childEnv,
+          onSignal: (signal) => context.logger.info({ signal }, 'forwarding signal to the command'),
+        });
+        context.logger.info({ exitCode: outcome.exitCode, signal: outcome.signal }, 'the command ended');
+        return outcome.exitCode;
+      }),
+    );
+
+  withLogOptions(program.command('status'))
+    .description('report on the local credentials file: present, valid, expiry (never a token)')
+    .addOption(new Option('-o, --out <path>', 'credentials file to inspect (default as for fetch)').env('CLAUDE_CREDS_OUT'))
+    .addOption(new Option('--json', 'print JSON'))
+    .addOption(new Option('--warn-before <duration>', 'report "expiring" when less than this is left').env('CLAUDE_CREDS_WARN_BEFORE').default('5m'))
+    .addHelpText('after', EXAMPLES.status)
+    .action((options: { out?: string; json?: boolean; warnBefore: string; logLevel: string }) =>
+      run(async () => {
+        const path = options.out ?? defaultCredentialsPath(env, homedir());
+        const warnBeforeMs = parseDuration(options.warnBefore, '--warn-before');
+        const report = buildStatusReport(path, await readLocalCredentials(path), Date.now(), warnBeforeMs);
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
+        return STATUS_EXIT[report.state];
+      }),
+    );
+
+  withLogOptions(withProviderOptions(program.command('push')))
+    .description('validate the local credentials file and store it (the bootstrap after `claude login`)')
+    .addOption(new Option('--from <path>', 'credentials file to store (default as for fetch --out)').env('CLAUDE_CREDS_FROM'))
+    .addOption(new Option('--force', 'store even when the store holds newer credentials'))
+    .addHelpText('after', EXAMPLES.push)
+    .action((options: CommonOptions & { from?: string }) =>
+      run(async () => {
+        const context = await contextFrom(options);
+        await pushCredentials(
+          {
+            provider: chooseProvider(options, env),
+            from: options.from ?? defaultCredentialsPath(env, homedir()),
+            force: options.force === true,
+          },
+          context,
+        );
+        return EXIT.ok;
+      }),
+    );
+
+  return program;
+}
+
+/** Runs one command's task and turns its result or error into the process exit code. */
+function runTask(task: () => Promise<number>): Promise<void> {
+  return task().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportError(error);
+    },
+  );
+}
+
+function reportError(error: unknown): number {
+  if (isClaudeCredsError(error)) {
+    process.stderr.write(`claude-creds: ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`claude-creds: unexpected error: ${describeCause(error)}\n`);
+  return EXIT.software;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  // `claude-creds status | head` closes stdout early: that is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  const program = buildProgram(runTask);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const clean = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+      process.exitCode = clean ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    process.exitCode = reportError(error);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,55 @@
+/**
+ * Runs the wrapped command as a child with our stdio, forwards the signals a container runtime sends,
+ * and reports how it ended so the wrapper can exit with the same status (128+N for a signal, as shells do).
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { SpawnError } from './errors.js';
+
+export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+
+export interface ChildOutcome {
+  readonly exitCode: number;
+  readonly signal: NodeJS.Signals | undefined;
+}
+
+export interface RunOptions {
+  readonly env: NodeJS.ProcessEnv;
+  /** Called with each signal forwarded, for the log. */
+  readonly onSignal?: (signal: NodeJS.Signals) => void;
+}
+
+export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const number = signal === null ? undefined : constants.signals[signal];
+  return number === undefined ? 1 : 128 + number;
+}
+
+export function runChild(command: string, args: readonly string[], options: RunOptions): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit', env: options.env });
+    const forward = (signal: NodeJS.Signals): void => {
+      options.onSignal?.(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const detach = (): void => {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      detach();
+      const notFound = error.code === 'ENOENT';
+      reject(
+        new SpawnError(
+          notFound ? `command not found: ${command}` : `cannot run ${command}: ${error.code ?? error.message}`,
+          notFound ? 127 : 126,
+          { cause: error },
+        ),
+      );
+    });
+    child.once('exit', (code, signal) => {
+      detach();
+      resolve({ exitCode: exitCodeFor(code, signal), signal: signal ?? undefined });
+    });
+  });
+}
