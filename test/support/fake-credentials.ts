@@ -22,8 +22,13 @@ export interface FakeCredentials {
   readonly tokens: readonly string[];
 }
 
+/** Every fake token this test process has made: the leak check greps all captured output for them. */
+export const issuedFakeTokens = new Set<string>();
+
 export function fakeToken(kind: 'oat' | 'ort'): string {
-  return `sk-ant-${kind}01-FAKE-TEST-${randomBytes(24).toString('hex')}`;
+  const token = `sk-ant-${kind}01-FAKE-TEST-${randomBytes(24).toString('hex')}`;
+  issuedFakeTokens.add(token);
+  return token;
 }
 
 export function makeFakeCredentials(options: FakeCredentialsOptions = {}): FakeCredentials {

@@ -1,0 +1,70 @@
+import { describe, expect, test } from 'vitest';
+import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables } from '../src/config.js';
+import { ConfigError, UsageError } from '../src/errors.js';
+
+describe('defaultCredentialsPath', () => {
+  test.each([
+    [{ CLAUDE_CONFIG_DIR: '/config' }, '/home/worker', '/config/.credentials.json'],
+    [{ CLAUDE_CONFIG_DIR: '/config/' }, '/home/worker', '/config/.credentials.json'],
+    [{}, '/home/worker', '/home/worker/.claude/.credentials.json'],
+    [{ CLAUDE_CONFIG_DIR: '' }, '/root', '/root/.claude/.credentials.json'],
+  ])('with %j and home %s it is %s', (env, home, expected) => {
+    expect(defaultCredentialsPath(env, home)).toBe(expected);
+  });
+});
+
+describe('parseOwner', () => {
+  test.each([
+    ['1000:1000', { uid: 1000, gid: 1000 }],
+    ['1000:2000', { uid: 1000, gid: 2000 }],
+    ['1001', { uid: 1001, gid: 1001 }],
+  ])('%s is %j', (text, owner) => {
+    expect(parseOwner(text)).toEqual(owner);
+  });
+  test.each(['node:node', '1000:', '-1:0', ''])('refuses %j', (text) => {
+    expect(() => parseOwner(text)).toThrow(UsageError);
+  });
+});
+
+describe('chooseProvider', () => {
+  test.each([
+    [{ provider: 'gcp', secret: 's' }, {}, 'gcp', '--provider'],
+    [{ provider: 'AWS' }, {}, 'aws', '--provider'],
+    [{ secret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:claude-AbCdEf' }, {}, 'aws', 'ARN'],
+    [{ secret: 'projects/p/secrets/claude' }, {}, 'gcp', 'GCP resource path'],
+    [{ secret: 'https://v.vault.azure.net/secrets/claude' }, {}, 'azure', 'Key Vault URL'],
+    [{ secret: '/mnt/efs/claude.json' }, {}, 'file', 'file path'],
+    [{ secret: './creds.json' }, {}, 'file', 'file path'],
+    [{ secret: 'claude', vaultUrl: 'https://v.vault.azure.net' }, {}, 'azure', '--vault-url'],
+    [{ secret: 'MY_CREDS' }, { MY_CREDS: 'x' }, 'env', 'MY_CREDS is set'],
+    [{}, { CLAUDE_CREDENTIALS_B64: 'x' }, 'env', 'CLAUDE_CREDENTIALS_B64 is set'],
+    [{}, { CLAUDE_CREDENTIALS_JSON: '{}' }, 'env', 'CLAUDE_CREDENTIALS_JSON is set'],
+  ])('options %j with env %j choose %s (%s)', (options, env, name, reason) => {
+    const choice = chooseProvider(options, env);
+    expect(choice.config.name).toBe(name);
+    expect(choice.reason).toContain(reason);
+  });
+
+  test('a name that fits nothing is a config error that lists the options', () => {
+    expect(() => chooseProvider({ secret: 'claude-credentials' }, {})).toThrow(ConfigError);
+    expect(() => chooseProvider({}, {})).toThrow(/--provider \(env, file, aws, gcp, azure\)/);
+  });
+
+  test('an unknown provider name is a usage error', () => {
+    expect(() => chooseProvider({ provider: 'vault' }, {})).toThrow(/unknown provider "vault"/);
+  });
+
+  test('passes every provider option and the environment through', () => {
+    const env = { X: '1' };
+    const { config } = chooseProvider({ provider: 'aws', secret: 's', region: 'r', endpoint: 'e', project: 'p', vaultUrl: 'v', caFile: 'c' }, env);
+    expect(config).toEqual({ name: 'aws', secret: 's', region: 'r', endpoint: 'e', project: 'p', vaultUrl: 'v', caFile: 'c', env });
+  });
+});
+
+describe('secretVariables', () => {
+  test('always includes the default variables and the one --secret named for env', () => {
+    const { config } = chooseProvider({ provider: 'env', secret: 'TEAM_CLAUDE' }, {});
+    expect(secretVariables(config).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON', 'TEAM_CLAUDE']);
+    expect(secretVariables(undefined).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON']);
+  });
+});

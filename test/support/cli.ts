@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { assertNoLeaks } from './leak-check.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const ENTRYPOINT = fileURLToPath(new URL('../../src/entrypoint.ts', import.meta.url));
+export const GUARD = fileURLToPath(new URL('./loopback-guard.mjs', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  /** Added to a minimal environment (PATH, HOME from the test, guard log); nothing else leaks in. */
+  readonly env?: Record<string, string | undefined>;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  readonly cwd?: string;
+  /** Called once the process has started, e.g. to send it signals. */
+  readonly onSpawn?: (child: ChildProcess) => void;
+  /** Extra node flags, e.g. `--import` of a module-hiding hook. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CLAUDE_CREDS_GUARD_LOG: process.env.CLAUDE_CREDS_GUARD_LOG,
+    CLAUDE_CREDS_LOG_FORMAT: 'json',
+  };
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete base[key];
+    else base[key] = value;
+  }
+  return base;
+}
+
+/**
+ * Runs the real CLI as a separate process under the loopback guard and checks that nothing it printed
+ * holds a fake token (the suite-wide leak check).
+ */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', GUARD, ...(options.nodeArgs ?? []), ENTRYPOINT, ...args], {
+      cwd: options.cwd ?? root,
+      env: cliEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      try {
+        assertNoLeaks(`stdout of claude-creds ${args.join(' ')}`, stdout);
+        assertNoLeaks(`stderr of claude-creds ${args.join(' ')}`, stderr);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+    options.onSpawn?.(child);
+  });
+}
+
+/** The JSON log lines a run printed on stderr. */
+export function logLines(stderr: string): Array<Record<string, unknown>> {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
