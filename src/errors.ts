@@ -134,7 +134,8 @@ export function isClaudeCredsError(error: unknown): error is ClaudeCredsError {
 export function describeCause(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    const prefix = typeof code === 'string' || typeof code === 'number' ? `${String(code)}: ` : '';
+    const known = typeof code === 'string' || typeof code === 'number';
+    const prefix = known && !error.message.startsWith(String(code)) ? `${String(code)}: ` : '';
     return `${prefix}${error.message}`.split('\n')[0] ?? '';
   }
   return String(error);

@@ -4,7 +4,7 @@
  */
 import type { ProviderChoice } from '../config.js';
 import { isNewer, parseCredentials } from '../credentials.js';
-import { ConflictError, ReadOnlyProviderError, StaleWriteError } from '../errors.js';
+import { ConflictError, StaleWriteError } from '../errors.js';
 import { readRegularFile } from '../io/local-file.js';
 import { createProvider } from '../providers/registry.js';
 import type { CommandContext } from './context.js';
@@ -27,9 +27,7 @@ export async function pushCredentials(settings: PushSettings, context: CommandCo
   logger.info({ provider: config.name, reason }, `using the ${config.name} provider`);
   const provider = await createProvider(config);
   try {
-    if (provider.writes === 'none') {
-      throw new ReadOnlyProviderError(`the ${provider.name} provider cannot be written; push to file, aws, gcp or azure instead`);
-    }
+    if (provider.writes === 'none') await provider.write({ payload: '', expectedVersion: undefined });
     for (let round = 1; ; round += 1) {
       const stored = await readStoreIfPresent(provider, context);
       if (stored?.credentials.text === local.text) {

@@ -65,7 +65,8 @@ export async function writeFileAtomic(
   return 'written';
 }
 
-async function ensureDirectory(dir: string, mode: number, owner: Owner | undefined): Promise<void> {
+/** Creates `dir` (0700 by default) when missing; refuses a symlink or a non-directory in its place. */
+export async function ensureDirectory(dir: string, mode = 0o700, owner?: Owner): Promise<void> {
   let stats: Stats;
   try {
     stats = await lstat(dir);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { ConfigError, ConflictError, NotFoundError, StoreUnavailableError, describeCause } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
 import { readRegularFile } from '../io/local-file.js';
 import type { Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
 
@@ -44,6 +44,7 @@ export async function createFileProvider(config: ProviderConfig): Promise<Provid
       return current;
     },
     async write(request: WriteRequest): Promise<WriteOutcome> {
+      await ensureDirectory(dirname(path));
       let release: (() => Promise<void>) | undefined;
       try {
         release = await lockfile.lock(dirname(path), {
