@@ -26,7 +26,10 @@ interface CommonOptions extends ProviderOptions {
   readonly logFormat?: string;
 }
 
-const env = process.env;
+/** The environment as it was given; the wrapped command inherits this, not our own adjustments below. */
+const env: NodeJS.ProcessEnv = { ...process.env };
+// The AWS SDK prints a multi-line Node-version notice to stderr on Node 20; our stderr is for our log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 function withProviderOptions(command: Command): Command {
   return command
