@@ -30,6 +30,8 @@ interface CommonOptions extends ProviderOptions {
 const env: NodeJS.ProcessEnv = { ...process.env };
 // The AWS SDK prints a multi-line Node-version notice to stderr on Node 20; our stderr is for our log.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The Google SDK's request logging prints payloads, i.e. tokens, to stderr: never in this process.
+delete process.env.GOOGLE_SDK_NODE_LOGGING;
 
 function withProviderOptions(command: Command): Command {
   return command
@@ -210,6 +212,10 @@ function reportError(error: unknown): number {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // An SDK that rejects a promise nobody awaits must still end in one line and an exit code.
+  process.on('unhandledRejection', (reason) => {
+    process.exitCode = reportError(reason);
+  });
   // `claude-creds status | head` closes stdout early: that is not an error worth a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;

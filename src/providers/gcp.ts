@@ -114,12 +114,13 @@ export async function createGcpProvider(config: ProviderConfig, deps: GcpProvide
           `--secret pins version ${ref.pinned} of ${ref.secret}; a pinned version cannot be written: pass --secret ${ref.secret} to write new versions`,
         );
       }
+      const call = budget(options);
       const latestName = `${ref.secret}/versions/latest`;
       // AccessSecretVersion rather than GetSecretVersion: a syncing identity already holds
       // secretmanager.versions.access, while versions.get would need another role.
       let current: string | undefined;
       try {
-        const latest = await guarded(() => port.access(latestName, toCall(options)), ctx('access', latestName));
+        const latest = await guarded(() => port.access(latestName, call()), ctx('access', latestName));
         current = versionNumber(latest.name);
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
@@ -132,7 +133,7 @@ export async function createGcpProvider(config: ProviderConfig, deps: GcpProvide
       }
       if (current === undefined) {
         try {
-          await guarded(() => port.createSecret(ref.project, ref.secretId, toCall(options)), ctx('create', ref.secret));
+          await guarded(() => port.createSecret(ref.project, ref.secretId, call()), ctx('create', ref.secret));
         } catch (error) {
           // ALREADY_EXISTS: the secret is there without versions (or appeared meanwhile); adding is right.
           if (!(error instanceof AlreadyExists)) throw error;
@@ -140,7 +141,7 @@ export async function createGcpProvider(config: ProviderConfig, deps: GcpProvide
       }
       const data = Buffer.from(request.payload, 'utf8');
       const added = await guarded(
-        () => port.addVersion(ref.secret, data, crc32c(data), toCall(options)),
+        () => port.addVersion(ref.secret, data, crc32c(data), call()),
         ctx('add', ref.secret),
       );
       const written = versionNumber(added.name);
@@ -187,10 +188,19 @@ function createPort(sdk: GcpSdk, endpoint: Endpoint | undefined, project: string
   }
   const client = new sdk.SecretManagerServiceClient(options);
   silenceRequestLogging(client);
+  // Every generated method does `this.initialize().catch((err) => { throw err; })`: when the stub
+  // cannot be built (no ADC, say) that is an unhandled rejection, which kills the process. So the
+  // stub is awaited here first, and the method is only called once it exists.
+  const ready = async (): Promise<void> => {
+    await client.initialize();
+  };
 
   return {
     async access(name, call) {
-      const [response] = await bounded(call, () => client.accessSecretVersion({ name }, gaxOptions(call)));
+      const [response] = await bounded(call, async () => {
+        await ready();
+        return client.accessSecretVersion({ name }, gaxOptions(call));
+      });
       const data = response.payload?.data;
       return {
         name: response.name ?? '',
@@ -199,20 +209,23 @@ function createPort(sdk: GcpSdk, endpoint: Endpoint | undefined, project: string
       };
     },
     async addVersion(parent, data, dataCrc32c, call) {
-      const [version] = await bounded(call, () =>
-        client.addSecretVersion({ parent, payload: { data, dataCrc32c } }, gaxOptions(call)),
-      );
+      const [version] = await bounded(call, async () => {
+        await ready();
+        return client.addSecretVersion({ parent, payload: { data, dataCrc32c } }, gaxOptions(call));
+      });
       return { name: version.name ?? '' };
     },
     async createSecret(projectId, secretId, call) {
-      await bounded(call, () =>
-        client.createSecret(
+      await bounded(call, async () => {
+        await ready();
+        return client.createSecret(
           { parent: `projects/${projectId}`, secretId, secret: { replication: { automatic: {} } } },
           gaxOptions(call),
-        ),
-      );
+        );
+      });
     },
-    close: () => client.close(),
+    // close() chains on the stub promise, which is rejected when the stub never came up: nothing to close.
+    close: () => client.close().catch(() => undefined),
   };
 }
 
@@ -237,18 +250,35 @@ function toCall(options: CallOptions): GcpCall {
   return { timeoutMs: options.timeoutMs, signal: options.signal };
 }
 
+/** A write makes up to three calls; together they must fit in the caller's time, not each of them. */
+function budget(options: CallOptions): () => GcpCall {
+  if (options.timeoutMs === undefined) return () => toCall(options);
+  const deadline = Date.now() + options.timeoutMs;
+  return () => ({ timeoutMs: Math.max(1, deadline - Date.now()), signal: options.signal });
+}
+
+/** Slack after the gRPC deadline before our own timer gives up, so the server's answer wins the race. */
+const DEADLINE_GRACE_MS = 250;
+
 /**
  * google-gax takes no AbortSignal (its cancellable promise is lost behind the generated method), so an
- * abort ends our wait at once while the gRPC deadline ends the call itself.
+ * abort ends our wait at once while the gRPC deadline ends the call itself. The timer also bounds what
+ * the gRPC deadline does not cover: building the stub, which may wait on credentials.
  */
 function bounded<T>(call: GcpCall, run: () => Promise<T>): Promise<T> {
   const { signal } = call;
-  if (signal === undefined) return run();
-  if (signal.aborted) return Promise.reject(new AbortedCall());
+  if (signal?.aborted) return Promise.reject(new AbortedCall());
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new AbortedCall());
-    signal.addEventListener('abort', onAbort, { once: true });
-    run().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const timer = setTimeout(onAbort, (call.timeoutMs ?? DEFAULT_TIMEOUT_MS) + DEADLINE_GRACE_MS);
+    timer.unref?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    run()
+      .then(resolve, reject)
+      .finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
   });
 }
 

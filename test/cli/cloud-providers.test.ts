@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
+import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { runCli, type CliOptions } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -22,6 +23,7 @@ interface CloudCase {
 
 const cases: CloudCase[] = [
   { name: 'aws', start: () => startFakeAws(), sdkPackage: '@aws-sdk/client-secrets-manager', permission: /secretsmanager:GetSecretValue/ },
+  { name: 'gcp', start: () => startFakeGcp(), sdkPackage: '@google-cloud/secret-manager', permission: /roles\/secretmanager\.secretAccessor/ },
 ];
 
 const HIDE_MODULES = fileURLToPath(new URL('../support/hide-modules.mjs', import.meta.url));

@@ -1,0 +1,295 @@
+/**
+ * A fake Google Cloud Secret Manager: a real gRPC server on 127.0.0.1 speaking
+ * `google.cloud.secretmanager.v1.SecretManagerService`, loaded at run time from the `.proto` files the
+ * installed SDK ships (no codegen), so the real SDK client talks to it over the real wire protocol.
+ * Secrets live in a VersionedStore under their full resource name (`projects/P/secrets/S`).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import CRC32C from 'crc-32/crc32c.js';
+import type { ProviderConfig } from '../../src/providers/provider.js';
+import { FaultInjector, sleep } from './faults.js';
+import type { FaultKind } from './faults.js';
+import type { RunningFake } from './running-fake.js';
+import { VersionedStore } from './versioned-store.js';
+import type { StoredVersion } from './versioned-store.js';
+
+export const FAKE_GCP_PROJECT = 'fake-project';
+
+/** What the fake puts in `payload.dataCrc32c` of AccessSecretVersion answers. */
+export type CrcMode = 'correct' | 'corrupt' | 'omit';
+
+export interface FakeGcpOptions {
+  readonly project?: string;
+  /** Send a wrong `dataCrc32c` with every payload (same as `setCrcMode('corrupt')`). */
+  readonly corruptCrc?: boolean;
+  readonly store?: VersionedStore;
+  readonly faults?: FaultInjector;
+}
+
+export interface RunningFakeGcp extends RunningFake {
+  readonly project: string;
+  readonly port: number;
+  /** `http://127.0.0.1:PORT`, the `--endpoint` value. */
+  readonly endpoint: string;
+  setCrcMode(mode: CrcMode): void;
+  /** Mark a version DISABLED: accessing it answers FAILED_PRECONDITION, as the real service does. */
+  disableVersion(secretName: string, versionNumber: number): void;
+  /** The checksums clients sent with AddSecretVersion, in order (undefined when none was sent). */
+  readonly receivedCrcs: Array<number | undefined>;
+}
+
+const SERVICE = 'google.cloud.secretmanager.v1.SecretManagerService';
+
+const FAULT_STATUS: Record<FaultKind, { code: grpc.status; details: string }> = {
+  throttle: { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Quota exceeded for quota metric Access requests' },
+  unavailable: { code: grpc.status.UNAVAILABLE, details: 'The service is currently unavailable.' },
+  internal: { code: grpc.status.INTERNAL, details: 'Internal error encountered.' },
+  denied: { code: grpc.status.PERMISSION_DENIED, details: 'Permission denied on resource (or it may not exist).' },
+  'not-found': { code: grpc.status.NOT_FOUND, details: 'Secret not found or has no versions.' },
+  // grpc-js gives a server no handle on the socket; a reset looks like this to the client anyway.
+  reset: { code: grpc.status.UNAVAILABLE, details: 'Connection reset by peer' },
+};
+
+class RpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    readonly details: string,
+  ) {
+    super(details);
+  }
+}
+
+const unsigned = (signed: number): number => signed >>> 0;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function loadServiceDefinition(): grpc.ServiceDefinition {
+  // Resolve from the SDK's own location so the protos match the client under test.
+  const require = createRequire(import.meta.url);
+  const sdkRoot = dirname(require.resolve('@google-cloud/secret-manager/package.json'));
+  // google-gax's exports hide package.json; its entry is build/src/index.js, protos sit in build/protos.
+  const gaxEntry = createRequire(join(sdkRoot, 'package.json')).resolve('google-gax');
+  const gaxProtos = join(dirname(gaxEntry), '..', 'protos');
+  const definition = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', {
+    includeDirs: [join(sdkRoot, 'build', 'protos'), gaxProtos],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  });
+  const service = definition[SERVICE];
+  if (service === undefined || 'format' in service) {
+    throw new Error(`${SERVICE} not found in the SDK's protos`);
+  }
+  return service as grpc.ServiceDefinition;
+}
+
+function field(request: unknown, key: string): unknown {
+  return typeof request === 'object' && request !== null ? (request as Record<string, unknown>)[key] : undefined;
+}
+
+function stringField(request: unknown, key: string): string {
+  const value = field(request, key);
+  return typeof value === 'string' ? value : '';
+}
+
+function timestamp(ms: number): { seconds: string; nanos: number } {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+function toBytes(value: string | Uint8Array): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+}
+
+export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<RunningFakeGcp> {
+  const project = options.project ?? FAKE_GCP_PROJECT;
+  const store = options.store ?? new VersionedStore();
+  const faults = options.faults ?? new FaultInjector();
+  let crcMode: CrcMode = options.corruptCrc ? 'corrupt' : 'correct';
+  const disabled = new Set<string>();
+  const receivedCrcs: Array<number | undefined> = [];
+
+  const secretPattern = /^projects\/([^/]+)\/secrets\/([^/]+)$/;
+  const versionPattern = /^(projects\/[^/]+\/secrets\/[^/]+)\/versions\/([^/]+)$/;
+
+  const requireSecret = (name: string): string => {
+    if (!secretPattern.test(name)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid resource field value in the request: ${name}`);
+    if (!store.get(name)) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${name}] not found.`);
+    return name;
+  };
+
+  const resolveVersion = (name: string): { key: string; version: StoredVersion } => {
+    const match = versionPattern.exec(name);
+    if (!match) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid resource field value in the request: ${name}`);
+    const key = match[1] ?? '';
+    const which = match[2] ?? '';
+    const secret = store.get(key);
+    if (!secret) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${key}] not found or has no versions.`);
+    let version: StoredVersion | undefined;
+    if (which === 'latest') version = secret.versions.at(-1);
+    else if (/^\d+$/.test(which)) version = secret.versions.find((v) => v.number === Number(which));
+    else throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid secret version: ${which}`);
+    if (!version) throw new RpcError(grpc.status.NOT_FOUND, `Secret Version [${name}] not found.`);
+    return { key, version };
+  };
+
+  const versionName = (key: string, version: StoredVersion): string => `${key}/versions/${version.number}`;
+  const isDisabled = (key: string, version: StoredVersion): boolean => disabled.has(versionName(key, version));
+
+  const versionMessage = (key: string, version: StoredVersion): Record<string, unknown> => ({
+    name: versionName(key, version),
+    createTime: timestamp(version.createdAt),
+    state: isDisabled(key, version) ? 'DISABLED' : 'ENABLED',
+    etag: `"${version.id}"`,
+    clientSpecifiedPayloadChecksum: false,
+  });
+
+  const secretMessage = (key: string): Record<string, unknown> => {
+    const secret = store.get(key);
+    return {
+      name: key,
+      replication: { automatic: {} },
+      createTime: timestamp(secret?.createdAt ?? Date.now()),
+      etag: `"${secret?.versions.length ?? 0}"`,
+    };
+  };
+
+  const handlers: Record<string, (request: unknown) => Promise<unknown>> = {
+    AccessSecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      if (isDisabled(key, version)) {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in DISABLED state.`);
+      }
+      const data = toBytes(version.value);
+      const crc = unsigned(CRC32C.buf(data));
+      const payload: Record<string, unknown> = { data };
+      if (crcMode === 'correct') payload.dataCrc32c = String(crc);
+      if (crcMode === 'corrupt') payload.dataCrc32c = String((crc ^ 0x5a5a5a5a) >>> 0);
+      return { name: versionName(key, version), payload };
+    },
+    GetSecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      return versionMessage(key, version);
+    },
+    ListSecretVersions: async (request) => {
+      const key = requireSecret(stringField(request, 'parent'));
+      const versions = [...(store.get(key)?.versions ?? [])].reverse();
+      return { versions: versions.map((v) => versionMessage(key, v)), nextPageToken: '', totalSize: versions.length };
+    },
+    GetSecret: async (request) => secretMessage(requireSecret(stringField(request, 'name'))),
+    CreateSecret: async (request) => {
+      const parent = stringField(request, 'parent');
+      const secretId = stringField(request, 'secretId');
+      if (!/^projects\/[^/]+$/.test(parent) || !/^[A-Za-z0-9_-]{1,255}$/.test(secretId)) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Invalid parent or secret_id.');
+      }
+      if (field(field(request, 'secret'), 'replication') === undefined) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Secret.replication is required.');
+      }
+      const key = `${parent}/secrets/${secretId}`;
+      if (store.get(key)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${key}] already exists.`);
+      await faults.runBeforeWrite();
+      store.create(key);
+      return secretMessage(key);
+    },
+    AddSecretVersion: async (request) => {
+      const key = requireSecret(stringField(request, 'parent'));
+      const payload = field(request, 'payload');
+      const data = field(payload, 'data');
+      const bytes = data instanceof Uint8Array ? Buffer.from(data) : Buffer.alloc(0);
+      const sentCrc = field(payload, 'dataCrc32c');
+      const crc = sentCrc === undefined || sentCrc === null ? undefined : Number(sentCrc);
+      receivedCrcs.push(crc);
+      if (crc !== undefined && crc !== unsigned(CRC32C.buf(bytes))) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Checksum of the payload does not match data_crc32c.');
+      }
+      await faults.runBeforeWrite();
+      // Keep text as text so tests and other tools can compare the store with plain strings.
+      let value: string | Uint8Array;
+      try {
+        value = utf8.decode(bytes);
+      } catch {
+        value = new Uint8Array(bytes);
+      }
+      const version = store.addVersion(key, value);
+      return versionMessage(key, version);
+    },
+  };
+
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [operation, handle] of Object.entries(handlers)) {
+    const method = operation.charAt(0).toLowerCase() + operation.slice(1);
+    implementation[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      void (async () => {
+        const decision = faults.next(operation);
+        if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+        if (call.cancelled) return;
+        if (decision.fault) {
+          const { code, details } = FAULT_STATUS[decision.fault.kind];
+          callback({ code, details, metadata: new grpc.Metadata() });
+          return;
+        }
+        try {
+          callback(null, await handle(call.request));
+        } catch (error) {
+          if (error instanceof RpcError) callback({ code: error.code, details: error.details, metadata: new grpc.Metadata() });
+          else callback({ code: grpc.status.INTERNAL, details: String(error), metadata: new grpc.Metadata() });
+        }
+      })();
+    };
+  }
+
+  const server = new grpc.Server();
+  server.addService(loadServiceDefinition(), implementation);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  const storeKey = (secretName: string): string => `projects/${project}/secrets/${secretName}`;
+
+  return {
+    provider: 'gcp',
+    project,
+    port,
+    endpoint,
+    store,
+    faults,
+    receivedCrcs,
+    secretRef: storeKey,
+    storeKey,
+    setCrcMode(mode) {
+      crcMode = mode;
+    },
+    disableVersion(secretName, versionNumber) {
+      disabled.add(`${storeKey(secretName)}/versions/${versionNumber}`);
+    },
+    providerConfig(secretName): ProviderConfig {
+      return {
+        name: 'gcp',
+        secret: storeKey(secretName),
+        region: undefined,
+        endpoint,
+        project,
+        vaultUrl: undefined,
+        caFile: undefined,
+        env: {},
+      };
+    },
+    cliArgs: ['--provider', 'gcp', '--endpoint', endpoint, '--project', project],
+    // The provider never asks for credentials with an http:// endpoint; these keep a CLI process safe even
+    // if something in it still looked for ADC.
+    cliEnv: { METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: project },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // In-flight slow calls would hold tryShutdown open: cut them.
+        setTimeout(() => server.forceShutdown(), 100).unref();
+      }),
+  };
+}
