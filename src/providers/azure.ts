@@ -380,7 +380,8 @@ export function mapAzureError(error: unknown, context: ErrorContext): ClaudeCred
 }
 
 function serverDetail(code: string | undefined, message: string, hide: readonly string[]): string {
-  const text = safeText(message.split('\n')[0] ?? '', hide);
+  // Key Vault appends a generic help link; our own advice follows instead.
+  const text = safeText((message.split('\n')[0] ?? '').replace(/\s*For help resolving this issue.*$/, ''), hide);
   return `${code === undefined ? '' : ` ${code}`}${text === '' ? '' : `: ${text}`}`;
 }
 

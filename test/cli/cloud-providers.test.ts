@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
+import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { runCli, type CliOptions } from '../support/cli.js';
@@ -19,16 +20,19 @@ interface CloudCase {
   readonly sdkPackage: string;
   /** What a permission-denied message must name. */
   readonly permission: RegExp;
+  /** The fake's name for the read call, as counted by its FaultInjector. */
+  readonly readOperation: string;
 }
 
 const cases: CloudCase[] = [
-  { name: 'aws', start: () => startFakeAws(), sdkPackage: '@aws-sdk/client-secrets-manager', permission: /secretsmanager:GetSecretValue/ },
-  { name: 'gcp', start: () => startFakeGcp(), sdkPackage: '@google-cloud/secret-manager', permission: /roles\/secretmanager\.secretAccessor/ },
+  { name: 'aws', start: () => startFakeAws(), sdkPackage: '@aws-sdk/client-secrets-manager', permission: /secretsmanager:GetSecretValue/, readOperation: 'GetSecretValue' },
+  { name: 'gcp', start: () => startFakeGcp(), sdkPackage: '@google-cloud/secret-manager', permission: /roles\/secretmanager\.secretAccessor/, readOperation: 'AccessSecretVersion' },
+  { name: 'azure', start: () => startFakeAzure(), sdkPackage: '@azure/keyvault-secrets', permission: /Key Vault Secrets User/, readOperation: 'getSecret' },
 ];
 
 const HIDE_MODULES = fileURLToPath(new URL('../support/hide-modules.mjs', import.meta.url));
 
-describe.each(cases)('claude-creds with the $name provider against its local fake', ({ start, sdkPackage, permission }) => {
+describe.each(cases)('claude-creds with the $name provider against its local fake', ({ start, sdkPackage, permission, readOperation }) => {
   let fake: RunningFake;
   const tempDir = useTempDir();
   let counter = 0;
@@ -113,7 +117,7 @@ describe.each(cases)('claude-creds with the $name provider against its local fak
     const result = await cli(['fetch', '--secret', fake.secretRef(name), '--out', join(tempDir(), 'c.json')]);
     expect(result.code).toBe(66);
     expect(result.stderr).toContain(name);
-    expect(fake.faults.calls.length).toBe(1);
+    expect(fake.faults.count(readOperation)).toBe(1);
   });
 
   test('an SDK that cannot be loaded is exit 69 naming the package', async () => {
