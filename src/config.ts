@@ -39,6 +39,13 @@ function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
 
+/** `.claude.json`: inside `$CLAUDE_CONFIG_DIR` when set, else beside `~/.claude` in the home directory. */
+export function onboardingPath(env: Environment, homedir: string): string {
+  const configDir = env.CLAUDE_CONFIG_DIR;
+  if (configDir !== undefined && configDir !== '') return joinPath(configDir, '.claude.json');
+  return joinPath(homedir, '.claude.json');
+}
+
 export interface Owner {
   readonly uid: number;
   readonly gid: number;

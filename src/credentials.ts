@@ -33,8 +33,16 @@ export interface Credentials {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+export interface ParseOptions {
+  /**
+   * False for an access-only worker copy, which deliberately holds no refresh token (the sidecar keeps
+   * it); such a copy is never pushed to the store.
+   */
+  readonly requireRefreshToken?: boolean;
+}
+
 /** Parse a payload that is the credentials JSON or base64 of it. Throws InvalidCredentialsError. */
-export function parseCredentials(payload: string | Uint8Array): Credentials {
+export function parseCredentials(payload: string | Uint8Array, options: ParseOptions = {}): Credentials {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
   if (size > MAX_PAYLOAD_BYTES) {
     throw new InvalidCredentialsError(
@@ -49,7 +57,8 @@ export function parseCredentials(payload: string | Uint8Array): Credentials {
       'credentials payload is empty (0 bytes of JSON): the interactive `claude login` was probably not completed; log in again and push the file',
     );
   }
-  if (text.trimStart().startsWith('{')) return fromJson(text, 'json');
+  const requireRefreshToken = options.requireRefreshToken ?? true;
+  if (text.trimStart().startsWith('{')) return fromJson(text, 'json', requireRefreshToken);
   const decoded = decodeBase64Json(text);
   if (decoded === undefined) {
     throw new InvalidCredentialsError(
@@ -57,7 +66,7 @@ export function parseCredentials(payload: string | Uint8Array): Credentials {
       'credentials payload is neither JSON nor base64 of JSON; store the content of ~/.claude/.credentials.json (or `base64 -w0` of it)',
     );
   }
-  return fromJson(decoded, 'base64');
+  return fromJson(decoded, 'base64', requireRefreshToken);
 }
 
 function decodeUtf8(bytes: Uint8Array): string {
@@ -87,9 +96,9 @@ function decodeBase64Json(text: string): string | undefined {
   return decoded.trimStart().startsWith('{') ? decoded : undefined;
 }
 
-function fromJson(text: string, encoding: Credentials['encoding']): Credentials {
+function fromJson(text: string, encoding: Credentials['encoding'], requireRefreshToken: boolean): Credentials {
   const document = parseJsonObject(text);
-  const oauth = readOAuthFields(document.claudeAiOauth);
+  const oauth = readOAuthFields(document.claudeAiOauth, requireRefreshToken);
   return { text, document, oauth, encoding };
 }
 
@@ -111,7 +120,7 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return value;
 }
 
-function readOAuthFields(value: unknown): OAuthFields {
+function readOAuthFields(value: unknown, requireRefreshToken: boolean): OAuthFields {
   if (value === undefined) {
     throw new InvalidCredentialsError(
       'missing-field',
@@ -122,7 +131,8 @@ function readOAuthFields(value: unknown): OAuthFields {
     throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth" must be an object');
   }
   const accessToken = requireField(value, 'accessToken', 'string');
-  const refreshToken = requireField(value, 'refreshToken', 'string');
+  const refreshToken =
+    !requireRefreshToken && (value.refreshToken === undefined || value.refreshToken === '') ? '' : requireField(value, 'refreshToken', 'string');
   const expiresAt = requireField(value, 'expiresAt', 'number');
   if (accessToken === '' && refreshToken === '') {
     throw new InvalidCredentialsError(
@@ -131,7 +141,9 @@ function readOAuthFields(value: unknown): OAuthFields {
     );
   }
   if (accessToken === '') throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.accessToken" is empty');
-  if (refreshToken === '') throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.refreshToken" is empty');
+  if (refreshToken === '' && requireRefreshToken) {
+    throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.refreshToken" is empty');
+  }
   if (!Number.isFinite(expiresAt) || expiresAt <= 0) {
     throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.expiresAt" must be a positive time in milliseconds');
   }

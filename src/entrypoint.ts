@@ -2,7 +2,8 @@
  * The claude-creds command line. The only module that reads argv and the environment: it builds the
  * settings for each command, runs it, and maps every typed error to one line on stderr and an exit code.
  */
-import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { homedir, hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { fetchCredentials } from './commands/fetch.js';
@@ -10,7 +11,8 @@ import type { CommandContext } from './commands/context.js';
 import { readLocalCredentials } from './commands/local-credentials.js';
 import { pushCredentials } from './commands/push.js';
 import { STATUS_EXIT, buildStatusReport, formatStatusText } from './commands/status.js';
-import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables, type ProviderOptions } from './config.js';
+import type { SyncCommandSettings } from './commands/sync.js';
+import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner, secretVariables, type ProviderOptions } from './config.js';
 import { parseDuration } from './duration.js';
 import { EXIT, UsageError, describeCause, isClaudeCredsError } from './errors.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from './logger.js';
@@ -24,6 +26,22 @@ interface CommonOptions extends ProviderOptions {
   readonly force?: boolean;
   readonly logLevel: string;
   readonly logFormat?: string;
+  readonly seedOnboarding?: boolean;
+}
+
+interface SyncOptions extends CommonOptions {
+  readonly sync?: boolean;
+  readonly pullInterval: string;
+  readonly pollInterval: string;
+  readonly refreshBefore?: string;
+  readonly refreshJitter?: string;
+  readonly workerCopy: string;
+  readonly oauthTokenUrl?: string;
+  readonly oauthClientId?: string;
+  readonly healthPort?: string;
+  readonly healthHost: string;
+  readonly warnBefore: string;
+  readonly flushTimeout: string;
 }
 
 /** The environment as it was given; the wrapped command inherits this, not our own adjustments below. */
@@ -53,7 +71,23 @@ function withLocalFileOptions(command: Command): Command {
   return command
     .addOption(new Option('-o, --out <path>', 'credentials file to write (default: $CLAUDE_CONFIG_DIR/.credentials.json or ~/.claude/.credentials.json)').env('CLAUDE_CREDS_OUT'))
     .addOption(new Option('--owner <uid:gid>', 'chown the file and its directory (numeric; needs root)').env('CLAUDE_CREDS_OWNER'))
-    .addOption(new Option('--force', 'replace the local file even when it is newer than the store').env('CLAUDE_CREDS_FORCE'));
+    .addOption(new Option('--force', 'replace the local file even when it is newer than the store').env('CLAUDE_CREDS_FORCE'))
+    .addOption(new Option('--seed-onboarding', 'create .claude.json with hasCompletedOnboarding when missing (headless CLIs)').env('CLAUDE_CREDS_SEED_ONBOARDING'));
+}
+
+function withSyncOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--pull-interval <duration>', 'how often to read the store for tokens other workers pushed').env('CLAUDE_CREDS_PULL_INTERVAL').default('5m'))
+    .addOption(new Option('--poll-interval <duration>', 'stat poll of the local file beside the directory watch (NFS); 0 = off').env('CLAUDE_CREDS_POLL_INTERVAL').default('10s'))
+    .addOption(new Option('--refresh-before <duration>', 'refresh the login for all workers this long before it expires (off unless given; recommended for more than one worker)').env('CLAUDE_CREDS_REFRESH_BEFORE'))
+    .addOption(new Option('--refresh-jitter <duration>', 'random delay spread over sidecars before refreshing (default: a third of --refresh-before, at most 5m)').env('CLAUDE_CREDS_REFRESH_JITTER'))
+    .addOption(new Option('--worker-copy <kind>', 'what the worker\'s file holds: full, or access-only (no refresh token; needs --refresh-before)').choices(['full', 'access-only']).env('CLAUDE_CREDS_WORKER_COPY').default('full'))
+    .addOption(new Option('--oauth-token-url <url>', 'OAuth token endpoint for proactive refresh').env('CLAUDE_CREDS_OAUTH_TOKEN_URL'))
+    .addOption(new Option('--oauth-client-id <id>', 'OAuth client id for proactive refresh').env('CLAUDE_CREDS_OAUTH_CLIENT_ID'))
+    .addOption(new Option('--health-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port').env('CLAUDE_CREDS_HEALTH_PORT'))
+    .addOption(new Option('--health-host <host>', 'address for the health endpoints').env('CLAUDE_CREDS_HEALTH_HOST').default('0.0.0.0'))
+    .addOption(new Option('--warn-before <durations>', 'log a warning when the token has less than each of these left').env('CLAUDE_CREDS_WARN_BEFORE').default('1h,10m'))
+    .addOption(new Option('--flush-timeout <duration>', 'on SIGTERM, time allowed to push what is newer locally').env('CLAUDE_CREDS_FLUSH_TIMEOUT').default('10s'));
 }
 
 function withLogOptions(command: Command): Command {
@@ -72,6 +106,68 @@ async function contextFrom(options: CommonOptions): Promise<CommandContext> {
     now: Date.now,
     retry: { ...DEFAULT_RETRY_POLICY, deadlineMs: parseDuration(options.timeout, '--timeout') },
   };
+}
+
+async function seedOnboardingIfAsked(options: CommonOptions, context: CommandContext): Promise<void> {
+  if (!options.seedOnboarding) return;
+  const { seedOnboarding } = await import('./io/onboarding.js');
+  const path = onboardingPath(env, homedir());
+  const owner = options.owner === undefined ? undefined : parseOwner(options.owner);
+  const result = await seedOnboarding(path, owner);
+  context.logger.info({ path, result }, result === 'created' ? 'created .claude.json (onboarding completed)' : '.claude.json exists; left as it is');
+}
+
+async function syncSettingsFrom(options: SyncOptions): Promise<SyncCommandSettings> {
+  const base = fetchSettingsFrom(options);
+  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseDuration(options.refreshBefore, '--refresh-before');
+  if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
+    throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
+  }
+  let refresh: SyncCommandSettings['refresh'];
+  if (refreshBeforeMs !== undefined) {
+    const { DEFAULT_OAUTH_SETTINGS, refreshOAuthTokens } = await import('./oauth/refresh-client.js');
+    const oauth = {
+      ...DEFAULT_OAUTH_SETTINGS,
+      ...(options.oauthTokenUrl ? { tokenUrl: options.oauthTokenUrl } : {}),
+      ...(options.oauthClientId ? { clientId: options.oauthClientId } : {}),
+    };
+    refresh = {
+      beforeMs: refreshBeforeMs,
+      jitterMs: options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+      leaseMs: 60_000,
+      oauth,
+      refresh: (token, call) => refreshOAuthTokens(token, oauth, { now: Date.now, ...call }),
+    };
+  }
+  const port = options.healthPort === undefined ? undefined : Number(options.healthPort);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    throw new UsageError(`--health-port takes a port number, not "${options.healthPort}"`);
+  }
+  return {
+    ...base,
+    pullIntervalMs: parseDuration(options.pullInterval, '--pull-interval'),
+    pollIntervalMs: parseDuration(options.pollInterval, '--poll-interval'),
+    debounceMs: 150,
+    accessOnly: options.workerCopy === 'access-only',
+    warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
+    refresh,
+    holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    health: port === undefined ? undefined : { host: options.healthHost, port },
+    flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
+  };
+}
+
+/** Resolves on the first SIGTERM or SIGINT: the sidecar's cue to flush and leave. */
+function shutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const once = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', once);
+      process.off('SIGINT', once);
+      resolve(signal);
+    };
+    process.on('SIGTERM', once);
+    process.on('SIGINT', once);
+  });
 }
 
 function fetchSettingsFrom(options: CommonOptions) {
@@ -96,6 +192,11 @@ Examples:
   $ claude-creds -- python worker.py
   $ claude-creds run --provider aws --secret claude-oauth-credentials -- claude -p "hello"
   $ docker run -e CLAUDE_CREDENTIALS_B64 IMAGE -- python worker.py`,
+  sidecar: `
+Examples:
+  $ claude-creds sidecar --provider aws --secret claude-oauth-credentials --health-port 8080
+  $ claude-creds sidecar --secret projects/p/secrets/claude --refresh-before 30m --worker-copy access-only
+  $ claude-creds run --sync --provider file --secret /mnt/efs/claude/credentials.json -- python worker.py`,
   status: `
 Exit codes: 0 valid, 1 expiring within --warn-before, 2 expired, 3 invalid, 4 missing.
 
@@ -123,22 +224,31 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
       run(async () => {
         const context = await contextFrom(options);
         await fetchCredentials(fetchSettingsFrom(options), context);
+        await seedOnboardingIfAsked(options, context);
         return EXIT.ok;
       }),
     );
 
-  withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true }))))
+  withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true })))))
     .description('fetch, then run COMMAND with the same stdio, forwarding signals and exiting with its status')
     .argument('[command...]', 'the command to run, after --')
+    .addOption(new Option('--sync', 'keep syncing beside the command, as the sidecar does (push refreshed tokens, pull newer ones)').env('CLAUDE_CREDS_SYNC'))
     .passThroughOptions()
     .addHelpText('after', EXAMPLES.run)
-    .action((commandLine: string[], options: CommonOptions) =>
+    .action((commandLine: string[], options: SyncOptions) =>
       run(async () => {
         const [command, ...args] = commandLine;
         if (command === undefined) throw new UsageError('no command to run: use `claude-creds [options] -- COMMAND [ARGS...]`, or `claude-creds fetch`');
         const context = await contextFrom(options);
         const settings = fetchSettingsFrom(options);
-        await fetchCredentials(settings, context);
+        let sync: import('./commands/sync.js').RunningSync | undefined;
+        if (options.sync) {
+          const { startSync } = await import('./commands/sync.js');
+          sync = await startSync(await syncSettingsFrom(options), context);
+        } else {
+          await fetchCredentials(settings, context);
+        }
+        await seedOnboardingIfAsked(options, context);
         const childEnv = { ...env };
         for (const name of secretVariables(settings.provider.config)) delete childEnv[name];
         context.logger.info({ command }, 'starting the command');
@@ -147,7 +257,24 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
           onSignal: (signal) => context.logger.info({ signal }, 'forwarding signal to the command'),
         });
         context.logger.info({ exitCode: outcome.exitCode, signal: outcome.signal }, 'the command ended');
+        await sync?.stop();
         return outcome.exitCode;
+      }),
+    );
+
+  withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('sidecar')))))
+    .description('stay up beside the worker: push tokens the CLI refreshed, pull newer ones, optionally refresh for everyone, serve health')
+    .addHelpText('after', EXAMPLES.sidecar)
+    .action((options: SyncOptions) =>
+      run(async () => {
+        const context = await contextFrom(options);
+        const { startSync } = await import('./commands/sync.js');
+        const sync = await startSync(await syncSettingsFrom(options), context);
+        await seedOnboardingIfAsked(options, context);
+        const signal = await shutdownSignal();
+        context.logger.info({ signal }, 'shutting down: pushing anything newer first');
+        await sync.stop();
+        return EXIT.ok;
       }),
     );
 

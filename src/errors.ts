@@ -140,3 +140,33 @@ export function describeCause(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * The OAuth token endpoint refused the refresh token (`invalid_grant`). Refresh tokens are single-use:
+ * another copy already rotated it, or the login was revoked. Retrying cannot help; only a fresh login can.
+ */
+export class InvalidGrantError extends ClaudeCredsError {
+  readonly exitCode = EXIT.permission;
+}
+
+/** The OAuth token endpoint throttled (429), failed (5xx), timed out or could not be reached. */
+export class OAuthUnavailableError extends ClaudeCredsError {
+  readonly exitCode = EXIT.unavailable;
+  override readonly retryable = true;
+}
+
+/**
+ * The OAuth token endpoint answered something unusable: a 4xx other than invalid_grant (wrong client id or
+ * endpoint), or a 200 without a usable access token, expiry or inference scope. `oauthError` is the RFC 6749
+ * `error` code when the server sent one.
+ */
+export class OAuthResponseError extends ClaudeCredsError {
+  readonly exitCode = EXIT.dataError;
+  constructor(
+    message: string,
+    readonly oauthError?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -2,7 +2,7 @@
  * Runs the wrapped command as a child with our stdio, forwards the signals a container runtime sends,
  * and reports how it ended so the wrapper can exit with the same status (128+N for a signal, as shells do).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { SpawnError } from './errors.js';
 
@@ -27,15 +27,21 @@ export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null):
 
 export function runChild(command: string, args: readonly string[], options: RunOptions): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', env: options.env });
+    // Handlers go in before the child exists: a fast child can be told to stop (by whoever watches its
+    // output) before spawn() even returns, and an unhandled SIGTERM would kill us and orphan it.
+    const early: NodeJS.Signals[] = [];
+    let child: ChildProcess | undefined;
     const forward = (signal: NodeJS.Signals): void => {
       options.onSignal?.(signal);
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (!child) early.push(signal);
+      else if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     const detach = (): void => {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
     };
+    child = spawn(command, args, { stdio: 'inherit', env: options.env });
+    for (const signal of early.splice(0)) child.kill(signal);
     child.once('error', (error: NodeJS.ErrnoException) => {
       detach();
       const notFound = error.code === 'ENOENT';

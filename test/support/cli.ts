@@ -49,12 +49,20 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       cwd: options.cwd ?? root,
       env: cliEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group, so a timeout can kill whatever it started too (an orphan would hold our pipes open).
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, options.timeoutMs ?? 20_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
