@@ -11,7 +11,7 @@ import type { Owner } from '../config.js';
 import { assessExpiry, isNewer, parseCredentials, type Credentials } from '../credentials.js';
 import { formatDuration } from '../duration.js';
 import { ConflictError, InvalidCredentialsError, InvalidGrantError, NotFoundError, describeCause } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
 import { readRegularFile } from '../io/local-file.js';
 import type { OAuthSettings, RefreshedTokens } from '../oauth/refresh-client.js';
 import { applyRefreshedTokens } from '../oauth/refresh-client.js';
@@ -170,6 +170,7 @@ export class SyncEngine {
    */
   private async writeLocal(store: Credentials): Promise<boolean> {
     const configDir = dirname(this.settings.localPath);
+    await ensureDirectory(configDir, 0o700, this.settings.owner);
     return withClaudeLocks(configDir, async () => {
       const local = await this.readLocal();
       if (local.kind === 'valid' && !isNewer(store, local.credentials)) return false;
