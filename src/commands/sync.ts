@@ -3,6 +3,7 @@
  * wrapped command in one process). Both start a SyncEngine and, when asked, the health endpoints.
  */
 import type { Owner, ProviderChoice } from '../config.js';
+import { describeCause } from '../errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
 import { SyncEngine, type ProactiveRefresh } from '../sync/sync-engine.js';
@@ -50,7 +51,13 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
     },
     context,
   );
-  const health = settings.health ? await startHealthServer({ ...settings.health, status: () => engine.status() }) : undefined;
+  const health = settings.health
+    ? await startHealthServer({
+        ...settings.health,
+        status: () => engine.status(),
+        onError: (error) => context.logger.warn({ reason: describeCause(error) }, 'health endpoint failed'),
+      })
+    : undefined;
   try {
     await engine.start();
   } catch (error) {
