@@ -12,6 +12,15 @@ export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 export const INFERENCE_SCOPE = 'user:inference';
 
+/**
+ * Deepest nesting accepted (a real file is 3 levels deep). Deeper documents are refused: JSON.stringify
+ * and the merge's comparison recurse, and a 1 MiB payload of brackets would overflow the stack there.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/** The largest time a Date can hold; beyond it toISOString throws, so such an expiry cannot be reported. */
+const MAX_DATE_MS = 8.64e15;
+
 export interface OAuthFields {
   readonly accessToken: string;
   readonly refreshToken: string;
@@ -117,6 +126,12 @@ function parseJsonObject(text: string): Record<string, unknown> {
   if (!isRecord(value)) {
     throw new InvalidCredentialsError('not-an-object', 'credentials payload is JSON but not an object');
   }
+  if (nestingDepth(value) > MAX_NESTING_DEPTH) {
+    throw new InvalidCredentialsError(
+      'too-large',
+      `credentials payload is nested more than ${MAX_NESTING_DEPTH} levels deep; this is not a .credentials.json`,
+    );
+  }
   return value;
 }
 
@@ -144,7 +159,7 @@ function readOAuthFields(value: unknown, requireRefreshToken: boolean): OAuthFie
   if (refreshToken === '' && requireRefreshToken) {
     throw new InvalidCredentialsError('missing-field', '"claudeAiOauth.refreshToken" is empty');
   }
-  if (!Number.isFinite(expiresAt) || expiresAt <= 0) {
+  if (!Number.isFinite(expiresAt) || expiresAt <= 0 || expiresAt > MAX_DATE_MS) {
     throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.expiresAt" must be a positive time in milliseconds');
   }
   const scopes = optionalScopes(value.scopes);
@@ -188,6 +203,20 @@ function optionalScopes(value: unknown): readonly string[] | undefined {
     throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.scopes" must be an array of strings');
   }
   return value;
+}
+
+/** Iterative, so measuring a hostile document cannot itself overflow the stack; stops once over the limit. */
+function nestingDepth(root: unknown): number {
+  let deepest = 0;
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 1 }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const { value, depth } = item;
+    if (typeof value !== 'object' || value === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_NESTING_DEPTH) return deepest;
+    for (const child of Object.values(value)) pending.push({ value: child, depth: depth + 1 });
+  }
+  return deepest;
 }
 
 function describeType(value: unknown): string {

@@ -12,11 +12,21 @@ import { readLocalCredentials } from './commands/local-credentials.js';
 import { pushCredentials } from './commands/push.js';
 import { STATUS_EXIT, buildStatusReport, formatStatusText } from './commands/status.js';
 import type { SyncCommandSettings } from './commands/sync.js';
-import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner, secretVariables, type ProviderOptions } from './config.js';
-import { parseDuration } from './duration.js';
+import {
+  chooseProvider,
+  defaultCredentialsPath,
+  onboardingPath,
+  parseOwner,
+  secretVariables,
+  type Owner,
+  type ProviderChoice,
+  type ProviderOptions,
+} from './config.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { EXIT, UsageError, describeCause, isClaudeCredsError } from './errors.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from './logger.js';
 import { runChild } from './process-runner.js';
+import { createProvider } from './providers/registry.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
 
 interface CommonOptions extends ProviderOptions {
@@ -24,9 +34,11 @@ interface CommonOptions extends ProviderOptions {
   readonly owner?: string;
   readonly timeout: string;
   readonly force?: boolean;
+  readonly keepExisting?: boolean;
   readonly logLevel: string;
   readonly logFormat?: string;
   readonly seedOnboarding?: boolean;
+  readonly dryRun?: boolean;
 }
 
 interface SyncOptions extends CommonOptions {
@@ -72,6 +84,7 @@ function withLocalFileOptions(command: Command): Command {
     .addOption(new Option('-o, --out <path>', 'credentials file to write (default: $CLAUDE_CONFIG_DIR/.credentials.json or ~/.claude/.credentials.json)').env('CLAUDE_CREDS_OUT'))
     .addOption(new Option('--owner <uid:gid>', 'chown the file and its directory (numeric; needs root)').env('CLAUDE_CREDS_OWNER'))
     .addOption(new Option('--force', 'replace the local file even when it is newer than the store').env('CLAUDE_CREDS_FORCE'))
+    .addOption(new Option('--keep-existing', 'when the store is unreachable, keep a valid, unexpired local file and exit 0').env('CLAUDE_CREDS_KEEP_EXISTING'))
     .addOption(new Option('--seed-onboarding', 'create .claude.json with hasCompletedOnboarding when missing (headless CLIs)').env('CLAUDE_CREDS_SEED_ONBOARDING'));
 }
 
@@ -93,7 +106,32 @@ function withSyncOptions(command: Command): Command {
 function withLogOptions(command: Command): Command {
   return command
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('CLAUDE_CREDS_LOG_LEVEL').default('info'))
-    .addOption(new Option('--log-format <format>', 'json, or pretty (default when stderr is a terminal)').choices(['json', 'pretty']).env('CLAUDE_CREDS_LOG_FORMAT'));
+    .addOption(new Option('--log-format <format>', 'json, or pretty (default when stderr is a terminal)').choices(['json', 'pretty']).env('CLAUDE_CREDS_LOG_FORMAT'))
+    // Every command takes log options, so --dry-run rides along here: one flag, the same on all of them.
+    .addOption(
+      new Option('--dry-run', 'check every flag and setting as a real run would, print what would be done, exit 0: no store call, no file written, no command started').env(
+        'CLAUDE_CREDS_DRY_RUN',
+      ),
+    );
+}
+
+/**
+ * The end of a --dry-run, once the settings were built exactly as for a real run. The provider is
+ * created (that checks its own settings: secret form, region, project, vault URL) and closed again
+ * without a call to the store. The line names locations and flags, never a secret's value.
+ */
+async function dryRunReport(summary: string, provider: ProviderChoice | undefined): Promise<number> {
+  let source = '';
+  if (provider !== undefined) {
+    const created = await createProvider(provider.config);
+    try {
+      source = ` [${provider.config.name} provider (${provider.reason}): ${created.location}]`;
+    } finally {
+      await created.close?.();
+    }
+  }
+  process.stderr.write(`claude-creds: dry run: would ${summary}${source}\n`);
+  return EXIT.ok;
 }
 
 async function contextFrom(options: CommonOptions): Promise<CommandContext> {
@@ -176,7 +214,24 @@ function fetchSettingsFrom(options: CommonOptions) {
     out: options.out ?? defaultCredentialsPath(env, homedir()),
     owner: options.owner === undefined ? undefined : parseOwner(options.owner),
     force: options.force === true,
+    keepExisting: options.keepExisting === true,
   };
+}
+
+/** --dry-run wording for the local side: the file, its owner, and the onboarding seed. */
+function describeLocalWrite(settings: { readonly out: string; readonly owner: Owner | undefined; readonly force?: boolean }, options: CommonOptions): string {
+  const owner = settings.owner === undefined ? '' : ` owned by ${settings.owner.uid}:${settings.owner.gid}`;
+  const force = options.force ? ' (--force)' : '';
+  const onboarding = options.seedOnboarding ? ', seed .claude.json' : '';
+  return `write ${settings.out}${owner}${force}${onboarding}`;
+}
+
+/** --dry-run wording for the sync settings, from the parsed values (so a bad duration never gets here). */
+function describeSync(settings: SyncCommandSettings): string {
+  const parts = [`pull every ${formatDuration(settings.pullIntervalMs)}`, `worker copy ${settings.accessOnly ? 'access-only' : 'full'}`];
+  if (settings.refresh !== undefined) parts.push(`refresh ${formatDuration(settings.refresh.beforeMs)} before expiry`);
+  if (settings.health !== undefined) parts.push(`health on ${settings.health.host}:${settings.health.port}`);
+  return parts.join(', ');
 }
 
 const EXAMPLES = {
@@ -223,7 +278,9 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
     .action((options: CommonOptions) =>
       run(async () => {
         const context = await contextFrom(options);
-        await fetchCredentials(fetchSettingsFrom(options), context);
+        const settings = fetchSettingsFrom(options);
+        if (options.dryRun) return dryRunReport(`fetch and ${describeLocalWrite(settings, options)}`, settings.provider);
+        await fetchCredentials(settings, context);
         await seedOnboardingIfAsked(options, context);
         return EXIT.ok;
       }),
@@ -241,6 +298,11 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
         if (command === undefined) throw new UsageError('no command to run: use `claude-creds [options] -- COMMAND [ARGS...]`, or `claude-creds fetch`');
         const context = await contextFrom(options);
         const settings = fetchSettingsFrom(options);
+        if (options.dryRun) {
+          const syncing = options.sync ? `, keep syncing (${describeSync(await syncSettingsFrom(options))})` : '';
+          const argCount = args.length === 1 ? '1 argument' : `${args.length} arguments`;
+          return dryRunReport(`fetch and ${describeLocalWrite(settings, options)}${syncing}, then run "${command}" with ${argCount}`, settings.provider);
+        }
         let sync: import('./commands/sync.js').RunningSync | undefined;
         if (options.sync) {
           const { startSync } = await import('./commands/sync.js');
@@ -268,6 +330,10 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
     .action((options: SyncOptions) =>
       run(async () => {
         const context = await contextFrom(options);
+        if (options.dryRun) {
+          const settings = await syncSettingsFrom(options);
+          return dryRunReport(`keep ${describeLocalWrite(settings, options).replace(/^write /, '')} in step with the store (${describeSync(settings)})`, settings.provider);
+        }
         const { startSync } = await import('./commands/sync.js');
         const sync = await startSync(await syncSettingsFrom(options), context);
         await seedOnboardingIfAsked(options, context);
@@ -284,10 +350,11 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
     .addOption(new Option('--json', 'print JSON'))
     .addOption(new Option('--warn-before <duration>', 'report "expiring" when less than this is left').env('CLAUDE_CREDS_WARN_BEFORE').default('5m'))
     .addHelpText('after', EXAMPLES.status)
-    .action((options: { out?: string; json?: boolean; warnBefore: string; logLevel: string }) =>
+    .action((options: { out?: string; json?: boolean; warnBefore: string; logLevel: string; dryRun?: boolean }) =>
       run(async () => {
         const path = options.out ?? defaultCredentialsPath(env, homedir());
         const warnBeforeMs = parseDuration(options.warnBefore, '--warn-before');
+        if (options.dryRun) return dryRunReport(`report on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
         const report = buildStatusReport(path, await readLocalCredentials(path), Date.now(), warnBeforeMs);
         process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
         return STATUS_EXIT[report.state];
@@ -302,14 +369,13 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
     .action((options: CommonOptions & { from?: string }) =>
       run(async () => {
         const context = await contextFrom(options);
-        await pushCredentials(
-          {
-            provider: chooseProvider(options, env),
-            from: options.from ?? defaultCredentialsPath(env, homedir()),
-            force: options.force === true,
-          },
-          context,
-        );
+        const settings = {
+          provider: chooseProvider(options, env),
+          from: options.from ?? defaultCredentialsPath(env, homedir()),
+          force: options.force === true,
+        };
+        if (options.dryRun) return dryRunReport(`store ${settings.from}${settings.force ? ' (--force)' : ''}`, settings.provider);
+        await pushCredentials(settings, context);
         return EXIT.ok;
       }),
     );

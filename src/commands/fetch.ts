@@ -6,11 +6,12 @@
 import type { Owner, ProviderChoice } from '../config.js';
 import { assessExpiry, isNewer } from '../credentials.js';
 import { formatDuration } from '../duration.js';
+import { DeadlineExceededError, StoreUnavailableError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createProvider } from '../providers/registry.js';
 import type { CommandContext } from './context.js';
 import { readLocalCredentials } from './local-credentials.js';
-import { readStore } from './store-access.js';
+import { readStore, type StoreSnapshot } from './store-access.js';
 
 export interface FetchSettings {
   readonly provider: ProviderChoice;
@@ -18,9 +19,14 @@ export interface FetchSettings {
   readonly owner: Owner | undefined;
   /** Replace a local file even when it is newer than the store's. */
   readonly force: boolean;
+  /**
+   * When the store is unreachable (not when it refuses or holds garbage), keep a valid, unexpired local
+   * file from an earlier run instead of failing: an init container can start while the store is down.
+   */
+  readonly keepExisting?: boolean;
 }
 
-export type FetchOutcome = 'written' | 'unchanged' | 'kept-newer-local';
+export type FetchOutcome = 'written' | 'unchanged' | 'kept-newer-local' | 'kept-existing';
 
 export async function fetchCredentials(settings: FetchSettings, context: CommandContext): Promise<FetchOutcome> {
   const { logger } = context;
@@ -29,7 +35,14 @@ export async function fetchCredentials(settings: FetchSettings, context: Command
   const provider = await createProvider(config);
   try {
     logger.info({ location: provider.location }, 'reading credentials from the store');
-    const { credentials } = await readStore(provider, context);
+    let snapshot: StoreSnapshot;
+    try {
+      snapshot = await readStore(provider, context);
+    } catch (error) {
+      if (settings.keepExisting === true && (await keepExistingFile(error, settings, context))) return 'kept-existing';
+      throw error;
+    }
+    const { credentials } = snapshot;
     const expiry = assessExpiry(credentials.oauth, context.now(), 0);
     if (expiry.state === 'expired') {
       logger.warn(
@@ -64,4 +77,37 @@ export async function fetchCredentials(settings: FetchSettings, context: Command
   } finally {
     await provider.close?.();
   }
+}
+
+/**
+ * --keep-existing: true when `error` only says the store is unreachable for now and the local file is
+ * valid with an unexpired access token, so it may stand. Denied, missing or invalid secrets are real
+ * faults that must not be masked, and an expired local token would only fail later, in the worker.
+ */
+async function keepExistingFile(error: unknown, settings: FetchSettings, context: CommandContext): Promise<boolean> {
+  if (!(error instanceof StoreUnavailableError || error instanceof DeadlineExceededError)) return false;
+  const { logger } = context;
+  const local = await readLocalCredentials(settings.out).catch(() => undefined);
+  if (local?.state !== 'valid') {
+    logger.warn({ path: settings.out, local: local?.state ?? 'unreadable' }, '--keep-existing: no valid local file to keep');
+    return false;
+  }
+  const expiry = assessExpiry(local.credentials.oauth, context.now(), 0);
+  if (expiry.state === 'expired') {
+    logger.warn(
+      { path: settings.out, expiresAt: new Date(expiry.expiresAt).toISOString() },
+      '--keep-existing: the local access token has expired; not keeping it',
+    );
+    return false;
+  }
+  logger.warn(
+    {
+      path: settings.out,
+      reason: error instanceof Error ? error.message : String(error),
+      expiresAt: new Date(expiry.expiresAt).toISOString(),
+      expiresIn: formatDuration(expiry.msLeft),
+    },
+    'the store is unavailable; keeping the existing local file (--keep-existing)',
+  );
+  return true;
 }

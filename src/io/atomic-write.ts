@@ -27,6 +27,7 @@ export async function writeFileAtomic(
   content: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<WriteResult> {
+  holdSigxfsz();
   const path = resolve(target);
   const dir = dirname(path);
   const fileMode = options.fileMode ?? 0o600;
@@ -34,12 +35,14 @@ export async function writeFileAtomic(
 
   await ensureDirectory(dir, options.dirMode ?? 0o700, options.owner);
   const existing = await inspectTarget(path);
+  // Before the identical-content shortcut: a restart with the same secret is the usual next start after
+  // a crash, and its leftovers must go then too.
+  await removeStaleTemps(dir, basename(path));
   if (existing && (await sameContent(path, bytes))) {
     await settleModeAndOwner(path, existing, fileMode, options.owner);
     return 'unchanged';
   }
 
-  await removeStaleTemps(dir, basename(path));
   const temp = join(dir, `.${basename(path)}${TEMP_MARK}${randomBytes(6).toString('hex')}.tmp`);
   let handle;
   try {
@@ -63,6 +66,20 @@ export async function writeFileAtomic(
   }
   await syncDirectory(dir);
   return 'written';
+}
+
+let sigxfszHeld = false;
+
+/**
+ * Node ignores SIGXFSZ, so a write past `ulimit -f` fails with EFBIG and ends in a clean error. But
+ * signal-exit (loaded with proper-lockfile) hooks SIGXFSZ and re-raises it with the default action once
+ * it sees no other listener: the process dies mid-write and leaves its temp file behind. A listener of
+ * our own keeps the signal harmless, whatever signal-exit does.
+ */
+function holdSigxfsz(): void {
+  if (sigxfszHeld || process.platform === 'win32') return;
+  sigxfszHeld = true;
+  process.on('SIGXFSZ', () => undefined);
 }
 
 /** Creates `dir` (0700 by default) when missing; refuses a symlink or a non-directory in its place. */

@@ -5,7 +5,6 @@
  * so writes are `detect-conflict`: the latest version number is checked right before AddSecretVersion
  * and the number the store hands back is checked right after.
  */
-import { createRequire } from 'node:module';
 import CRC32C from 'crc-32/crc32c.js';
 import type { SecretManagerServiceClient } from '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js';
 import {
@@ -160,16 +159,21 @@ export async function createGcpProvider(config: ProviderConfig, deps: GcpProvide
 }
 
 async function loadSdk(): Promise<GcpSdk> {
-  const module = (await import(CLIENT_MODULE)) as {
+  // Literal specifiers, so a bundler can follow them; only the v1 client, not the package index.
+  const module = (await import('@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js')) as {
     SecretManagerServiceClient?: GcpSdk['SecretManagerServiceClient'];
     default?: { SecretManagerServiceClient?: GcpSdk['SecretManagerServiceClient'] };
   };
   const Client = module.SecretManagerServiceClient ?? module.default?.SecretManagerServiceClient;
   if (Client === undefined) throw new Error(`${CLIENT_MODULE} has no SecretManagerServiceClient`);
-  // grpc from the very google-gax the client loaded (already in the require cache), so the channel
-  // credentials belong to the same grpc-js instance; google-gax is the SDK's dependency, not ours.
-  const sdkRequire = createRequire(createRequire(import.meta.url).resolve(CLIENT_MODULE));
-  const gax = sdkRequire('google-gax') as { grpc: { credentials: { createInsecure(): ChannelCredentials } } };
+  // The channel credentials must come from the grpc-js instance of the google-gax the client uses;
+  // there is one google-gax in the install (the SDK's dependency, pinned to the same major here).
+  type Gax = { grpc?: { credentials: { createInsecure(): ChannelCredentials } } };
+  // Node exposes a CommonJS module's exports by name; a bundle's interop may only give `default`.
+  const gaxModule = (await import('google-gax')) as unknown as Gax & { default?: Gax };
+  const grpc = gaxModule.grpc ?? gaxModule.default?.grpc;
+  if (grpc === undefined) throw new Error('google-gax has no grpc export');
+  const gax = { grpc };
   return { SecretManagerServiceClient: Client, createInsecureCredentials: () => gax.grpc.credentials.createInsecure() };
 }
 

