@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { ConfigError, ConflictError, NotFoundError, StoreUnavailableError, describeCause } from '../errors.js';
+import { commonJsExports } from '../commonjs-exports.js';
+import { ConfigError, ConflictError, NotFoundError, StoreUnavailableError, WriteError, describeCause } from '../errors.js';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
 import { readRegularFile } from '../io/local-file.js';
 import type { Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
@@ -45,8 +45,10 @@ export async function createFileProvider(config: ProviderConfig): Promise<Provid
     },
     async write(request: WriteRequest): Promise<WriteOutcome> {
       await ensureDirectory(dirname(path));
-      let release: (() => Promise<void>) | undefined;
+      let release: () => Promise<void>;
       try {
+        // Loaded on the first write only: a fetch from a file store never pays for it.
+        const lockfile = commonJsExports(await import('proper-lockfile'), 'lock');
         release = await lockfile.lock(dirname(path), {
           lockfilePath: `${path}.lock`,
           stale: LOCK_STALE_MS,
@@ -54,7 +56,11 @@ export async function createFileProvider(config: ProviderConfig): Promise<Provid
           realpath: false,
         });
       } catch (error) {
-        throw new StoreUnavailableError(`cannot lock ${path}.lock: ${describeCause(error)}`, { cause: error });
+        // Only contention is worth waiting for; anything else (permissions, a bug) must surface at once.
+        if ((error as { code?: unknown }).code === 'ELOCKED') {
+          throw new StoreUnavailableError(`${path}.lock is held by another writer: ${describeCause(error)}`, { cause: error });
+        }
+        throw new WriteError(`cannot lock ${path}.lock: ${describeCause(error)}`, { cause: error });
       }
       try {
         const current = await readCurrent();

@@ -17,6 +17,7 @@ import {
   ReadOnlyProviderError,
   StoreUnavailableError,
 } from '../errors.js';
+import { commonJsExports } from '../commonjs-exports.js';
 import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
 
 export const GCP_SDK_PACKAGE = '@google-cloud/secret-manager';
@@ -168,12 +169,8 @@ async function loadSdk(): Promise<GcpSdk> {
   if (Client === undefined) throw new Error(`${CLIENT_MODULE} has no SecretManagerServiceClient`);
   // The channel credentials must come from the grpc-js instance of the google-gax the client uses;
   // there is one google-gax in the install (the SDK's dependency, pinned to the same major here).
-  type Gax = { grpc?: { credentials: { createInsecure(): ChannelCredentials } } };
-  // Node exposes a CommonJS module's exports by name; a bundle's interop may only give `default`.
-  const gaxModule = (await import('google-gax')) as unknown as Gax & { default?: Gax };
-  const grpc = gaxModule.grpc ?? gaxModule.default?.grpc;
-  if (grpc === undefined) throw new Error('google-gax has no grpc export');
-  const gax = { grpc };
+  type Gax = { grpc: { credentials: { createInsecure(): ChannelCredentials } } };
+  const gax = commonJsExports((await import('google-gax')) as unknown as Gax, 'grpc');
   return { SecretManagerServiceClient: Client, createInsecureCredentials: () => gax.grpc.credentials.createInsecure() };
 }
 

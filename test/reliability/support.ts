@@ -1,0 +1,136 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { ENTRYPOINT, GUARD, cliEnv, type CliResult } from '../support/cli.js';
+import { assertNoLeaks } from '../support/leak-check.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const isRoot = process.getuid?.() === 0;
+
+/** One line per scenario in the test output, so the figures of a run can be read off the log. */
+export function figure(scenario: string, fields: Record<string, string | number | boolean>): void {
+  const parts = Object.entries(fields).map(([key, value]) => `${key}=${String(value)}`);
+  console.log(`[reliability] ${scenario}: ${parts.join(' ')}`);
+}
+
+/** A loopback port nothing listens on: bound once and closed, so a connection to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Runs `work` over `items` with at most `limit` at a time (CLI processes cost a core each while starting). */
+export async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T, index);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+let mountProbe: string | undefined | null = null;
+
+/**
+ * Why tmpfs mounts are impossible here, or undefined when they work. Probed once: CI runs as root in a
+ * container that may or may not have CAP_SYS_ADMIN, and the disk tests pick their method from this.
+ */
+export function mountUnavailableReason(): string | undefined {
+  if (mountProbe !== null) return mountProbe;
+  const dir = mkdtempSync(join(tmpdir(), 'claude-creds-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    mountProbe = undefined;
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    mountProbe = `cannot mount a tmpfs here (${stderr || (error as Error).message})`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return mountProbe;
+}
+
+export function mountTmpfs(dir: string, options: string): void {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+}
+
+export function remount(dir: string, options: string): void {
+  execFileSync('mount', ['-o', `remount,${options}`, dir], { stdio: 'pipe' });
+}
+
+export function unmount(dir: string): void {
+  execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+}
+
+export interface SpawnCliOptions {
+  readonly env?: Record<string, string | undefined>;
+  /** Run as this user (needs root): the way to meet EACCES when root ignores modes. */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** `ulimit -f` in 512-byte blocks for the CLI process: writes beyond it fail with EFBIG. */
+  readonly fileSizeBlocks?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Like runCli (same entrypoint, loopback guard, minimal environment and leak check), with the process
+ * limits runCli has no options for: another uid, or a file size limit set by a shell before exec.
+ */
+export function spawnCli(args: readonly string[], options: SpawnCliOptions = {}): Promise<CliResult> {
+  const node = [process.execPath, '--import', 'tsx', '--import', GUARD, ENTRYPOINT, ...args];
+  const [command, ...argv] =
+    options.fileSizeBlocks === undefined ? node : ['sh', '-c', `ulimit -f ${options.fileSizeBlocks} && exec "$@"`, 'sh', ...node];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command as string, argv, {
+      cwd: REPO_ROOT,
+      env: cliEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), options.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      try {
+        assertNoLeaks(`stdout of claude-creds ${args.join(' ')}`, stdout);
+        assertNoLeaks(`stderr of claude-creds ${args.join(' ')}`, stderr);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Bundles the writer child (src/io/atomic-write.ts and its imports) into one plain .mjs file, so each of
+ * the many short-lived writer processes starts as plain node in ~50 ms instead of ~300 ms under tsx.
+ */
+export async function bundleWriterChild(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'writer-child.mjs');
+  await build({
+    entryPoints: [fileURLToPath(new URL('./writer-child.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
+}
