@@ -11,6 +11,11 @@ export interface RetryPolicy {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly multiplier: number;
+  /**
+   * The most one attempt may take, so that one hung request cannot eat the whole deadline: it is cut
+   * off and tried again while time is left.
+   */
+  readonly attemptTimeoutMs?: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -18,6 +23,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   initialDelayMs: 200,
   maxDelayMs: 10_000,
   multiplier: 2,
+  attemptTimeoutMs: 15_000,
 };
 
 export interface Attempt {
@@ -54,7 +60,7 @@ export async function withRetry<T>(
   const deadline = now() + policy.deadlineMs;
 
   for (let number = 1; ; number += 1) {
-    const timeoutMs = Math.max(1, deadline - now());
+    const timeoutMs = Math.max(1, Math.min(deadline - now(), policy.attemptTimeoutMs ?? Number.POSITIVE_INFINITY));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     timer.unref?.();

@@ -91,6 +91,24 @@ describe('withRetry', () => {
   });
 });
 
+test('caps each attempt at attemptTimeoutMs, so a hung request is cut off and tried again', async () => {
+  const clock = fakeClock();
+  const seen: number[] = [];
+  let calls = 0;
+  await withRetry(
+    'x',
+    async (attempt) => {
+      seen.push(attempt.timeoutMs);
+      calls += 1;
+      if (calls < 3) throw new StoreUnavailableError('timed out');
+      return 1;
+    },
+    { ...policy, attemptTimeoutMs: 3000 },
+    clock.hooks,
+  );
+  expect(seen).toEqual([3000, 3000, 3000]);
+});
+
 describe('backoffDelay', () => {
   test.each([
     [1, 1, 100],
