@@ -9,8 +9,11 @@ import { refreshOAuthTokens } from '../../src/oauth/refresh-client.js';
 import { createAwsProvider } from '../../src/providers/aws.js';
 import { createFileProvider } from '../../src/providers/file.js';
 import type { Provider, ProviderConfig } from '../../src/providers/provider.js';
+import type { RunningFake } from '../fakes/running-fake.js';
 import { SyncEngine, type SyncSettings } from '../../src/sync/sync-engine.js';
+import { createGcpProvider } from '../../src/providers/gcp.js';
 import { FAKE_AWS_ENV, startFakeAws, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
+import { startFakeGcp, type RunningFakeGcp } from '../fakes/gcp-secret-manager.js';
 import { startFakeOAuthServer, type FakeOAuthServer } from '../fakes/oauth-server.js';
 import { writeInPlace, writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -293,18 +296,34 @@ describe('proactive refresh', () => {
     await oauth.close();
   });
 
-  test.each([1, 10])('with %i sidecars, exactly one refresh per expiry window and never a reused refresh token', async (count) => {
+  let gcp: RunningFakeGcp;
+  beforeAll(async () => {
+    gcp = await startFakeGcp();
+  });
+  afterAll(async () => {
+    await gcp.close();
+  });
+
+  // aws has compare-and-swap; gcp has none, so the lease is claimed, left to settle, and re-checked.
+  const refreshStores = [
+    { store: 'aws (compare-and-swap)', fake: () => aws as RunningFake, create: (config: ProviderConfig) => createAwsProvider(config) },
+    { store: 'gcp (detect-conflict)', fake: () => gcp as RunningFake, create: (config: ProviderConfig) => createGcpProvider(config) },
+  ];
+  const refreshCases = refreshStores.flatMap((store) => [1, 10].map((count) => ({ ...store, count })));
+
+  test.each(refreshCases)('$store with $count sidecars: exactly one refresh per expiry window, never a reused refresh token', async ({ fake: fakeOf, create, count }) => {
+    const fake = fakeOf();
     const dir = tempDir();
     const name = `refresh-${(secretCounter += 1)}`;
-    const key = aws.storeKey(name);
+    const key = fake.storeKey(name);
     const login = oauth.issueLogin({ expiresInMs: 1500 });
-    aws.store.addVersion(key, login.json);
+    fake.store.addVersion(key, login.json);
     const before = oauth.refreshCount();
     const requestsBefore = oauth.requests.length;
     const locals = Array.from({ length: count }, (_, i) => join(dir, `worker-${i}`, '.credentials.json'));
     for (const local of locals) {
       const engine = new SyncEngine(
-        await createAwsProvider(aws.providerConfig(name)),
+        await create(fake.providerConfig(name)),
         syncSettings(local, {
           pullIntervalMs: 500,
           refresh: {
@@ -320,21 +339,22 @@ describe('proactive refresh', () => {
       engines.push(engine);
       await engine.start();
     }
-    await waitFor(() => oauth.refreshCount() > before, 3000, 'a refresh');
+    await waitFor(() => oauth.refreshCount() > before, 4000, 'a refresh');
     // Everyone converges on the refreshed login, and nobody else refreshes in this window.
     await waitFor(
       () => locals.every((local) => expiresAtOf(readFileSync(local)) > login.expiresAt + 1000 * 1000),
-      3000,
+      4000,
       'every worker to receive the refreshed login',
     );
     await sleep(1000);
     expect(oauth.refreshCount() - before).toBe(1);
     const requests = oauth.requests.slice(requestsBefore);
     expect(requests.filter((request) => !request.accepted)).toEqual([]);
-    const stored = parseCredentials(Buffer.from(aws.store.current(key)?.value ?? ''));
+    const latest = fake.store.current(key)?.value ?? '';
+    const stored = parseCredentials(typeof latest === 'string' ? latest : Buffer.from(latest));
     expect(stored.oauth.refreshToken).not.toBe(login.refreshToken);
     expect(stored.document).not.toHaveProperty('claudeCredsRefreshLease');
     for (const local of locals) expect(readFileSync(local, 'utf8')).not.toContain('claudeCredsRefreshLease');
-    console.log(`proactive refresh with ${count} sidecar(s): ${oauth.refreshCount() - before} refresh, ${requests.length} token request(s)`);
+    console.log(`proactive refresh, ${fake.provider}, ${count} sidecar(s): ${oauth.refreshCount() - before} refresh, ${requests.length} token request(s)`);
   }, 20_000);
 });
