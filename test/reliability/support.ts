@@ -1,12 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { ENTRYPOINT, GUARD, cliEnv, type CliResult } from '../support/cli.js';
-import { assertNoLeaks } from '../support/leak-check.js';
+import { ENTRYPOINT, GUARD, runProcess, type CliResult } from '../support/cli.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const isRoot = process.getuid?.() === 0;
@@ -26,16 +25,7 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Runs `work` over `items` with at most `limit` at a time (CLI processes cost a core each while starting). */
-export async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T, index);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
+export { inPool } from '../support/pool.js';
 
 let mountProbe: string | undefined | null = null;
 
@@ -89,31 +79,12 @@ export function spawnCli(args: readonly string[], options: SpawnCliOptions = {})
   const node = [process.execPath, '--import', 'tsx', '--import', GUARD, ENTRYPOINT, ...args];
   const [command, ...argv] =
     options.fileSizeBlocks === undefined ? node : ['sh', '-c', `ulimit -f ${options.fileSizeBlocks} && exec "$@"`, 'sh', ...node];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command as string, argv, {
-      cwd: REPO_ROOT,
-      env: cliEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      try {
-        assertNoLeaks(`stdout of claude-creds ${args.join(' ')}`, stdout);
-        assertNoLeaks(`stderr of claude-creds ${args.join(' ')}`, stderr);
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      resolve({ code, signal, stdout, stderr });
-    });
+  return runProcess(command as string, argv, `claude-creds ${args.join(' ')}`, {
+    cwd: REPO_ROOT,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }
 

@@ -14,7 +14,8 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BUNDLE_ENTRY, ROOT, buildBundle, inBatches, runBundle, type Build } from './ship-support.js';
+import { inPool } from '../support/pool.js';
+import { BUNDLE_ENTRY, ROOT, buildBundle, runBundle, type Build } from './ship-support.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -234,16 +235,14 @@ afterAll(() => {
 
 /** Runs invocations through --dry-run; returns the failures (where, code, stderr) for one readable assertion. */
 async function dryRunAll(invocations: readonly Invocation[], baseEnv: Record<string, string> = {}): Promise<string[]> {
-  const results = await inBatches(
-    invocations.map((invocation) => async () => {
-      const result = await runBundle(entry, invocation.args, {
-        // A scratch HOME: no ~/.aws or gcloud config of the machine running the tests takes part.
-        env: { HOME: home, ...baseEnv, ...invocation.env, CLAUDE_CREDS_DRY_RUN: '1' },
-      });
-      const ok = result.code === 0 && /claude-creds: dry run: would /.test(result.stderr);
-      return ok ? undefined : `${invocation.where}\n  claude-creds ${invocation.args.join(' ')}\n  exit ${result.code}: ${result.stderr.trim()}`;
-    }),
-  );
+  const results = await inPool(invocations, 8, async (invocation) => {
+    const result = await runBundle(entry, invocation.args, {
+      // A scratch HOME: no ~/.aws or gcloud config of the machine running the tests takes part.
+      env: { HOME: home, ...baseEnv, ...invocation.env, CLAUDE_CREDS_DRY_RUN: '1' },
+    });
+    const ok = result.code === 0 && /claude-creds: dry run: would /.test(result.stderr);
+    return ok ? undefined : `${invocation.where}\n  claude-creds ${invocation.args.join(' ')}\n  exit ${result.code}: ${result.stderr.trim()}`;
+  });
   return results.filter((failure): failure is string => failure !== undefined);
 }
 

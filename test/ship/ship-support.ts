@@ -3,13 +3,12 @@
  * these tests never rely on a build lying around), copy it into an empty directory, and run it with
  * plain `node` under the loopback guard.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliEnv, GUARD, type CliResult } from '../support/cli.js';
-import { assertNoLeaks } from '../support/leak-check.js';
+import { GUARD, runProcess, type CliResult } from '../support/cli.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUILD_SCRIPT = join(ROOT, 'scripts', 'build.mjs');
@@ -79,51 +78,11 @@ export interface BundleRunOptions {
 
 /** Runs a built entry with plain `node` (no tsx) under the loopback guard; checks its output for leaked tokens. */
 export function runBundle(entry: string, args: readonly string[], options: BundleRunOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', GUARD, entry, ...args], {
-      cwd: options.cwd ?? dirname(entry),
-      // No NODE_PATH and no NODE_OPTIONS: nothing may point the bundle back at the repository's modules.
-      env: cliEnv({ NODE_PATH: undefined, NODE_OPTIONS: undefined, ...options.env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      try {
-        assertNoLeaks(`stdout of bundle ${args.join(' ')}`, stdout);
-        assertNoLeaks(`stderr of bundle ${args.join(' ')}`, stderr);
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      resolve({ code, signal, stdout, stderr });
-    });
+  return runProcess(process.execPath, ['--import', GUARD, entry, ...args], `bundle ${args.join(' ')}`, {
+    cwd: options.cwd ?? dirname(entry),
+    // No NODE_PATH and no NODE_OPTIONS: nothing may point the bundle back at the repository's modules.
+    env: { NODE_PATH: undefined, NODE_OPTIONS: undefined, ...options.env },
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }
 
-/** Runs `tasks` at most `limit` at a time, keeping their order in the result. */
-export async function inBatches<T>(tasks: ReadonlyArray<() => Promise<T>>, limit = 8): Promise<T[]> {
-  const results: T[] = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next;
-      next += 1;
-      results[index] = await (tasks[index] as () => Promise<T>)();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}

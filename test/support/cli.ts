@@ -39,18 +39,25 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   return base;
 }
 
+export interface ProcessOptions extends CliOptions {
+  /** Run as this user (needs root): how tests meet EACCES, which root never sees. */
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 /**
- * Runs the real CLI as a separate process under the loopback guard and checks that nothing it printed
- * holds a fake token (the suite-wide leak check).
+ * Runs `command` to completion in its own process group under a minimal environment (see cliEnv),
+ * kills the whole group on timeout (an orphan would hold our pipes open), and fails when anything it
+ * printed holds a fake token: the suite-wide leak check. `label` names it in that failure.
  */
-export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+export function runProcess(command: string, argv: readonly string[], label: string, options: ProcessOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', GUARD, ...(options.nodeArgs ?? []), ENTRYPOINT, ...args], {
+    const child = spawn(command, argv, {
       cwd: options.cwd ?? root,
       env: cliEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
-      // Its own process group, so a timeout can kill whatever it started too (an orphan would hold our pipes open).
       detached: true,
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
     });
     let stdout = '';
     let stderr = '';
@@ -67,18 +74,25 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       try {
-        assertNoLeaks(`stdout of claude-creds ${args.join(' ')}`, stdout);
-        assertNoLeaks(`stderr of claude-creds ${args.join(' ')}`, stderr);
+        assertNoLeaks(`stdout of ${label}`, stdout);
+        assertNoLeaks(`stderr of ${label}`, stderr);
       } catch (error) {
         reject(error);
         return;
       }
       resolve({ code, signal, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // a command that never reads its stdin
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
     options.onSpawn?.(child);
   });
+}
+
+/** Runs the real CLI (the TypeScript entry through tsx) as a separate process under the loopback guard. */
+export function runCli(args: readonly string[], options: ProcessOptions = {}): Promise<CliResult> {
+  const argv = ['--import', 'tsx', '--import', GUARD, ...(options.nodeArgs ?? []), ENTRYPOINT, ...args];
+  return runProcess(process.execPath, argv, `claude-creds ${args.join(' ')}`, options);
 }
 
 /** The JSON log lines a run printed on stderr. */
