@@ -286,6 +286,29 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
   }, 30_000);
 });
 
+describe('expiry warnings', () => {
+  const tempDir = useTempDir('claude-creds-warn-');
+
+  test('logs one warning per configured threshold the token has crossed, once per token', async () => {
+    const dir = tempDir();
+    const name = `warn-${(secretCounter += 1)}`;
+    aws.store.addVersion(aws.storeKey(name), makeFakeCredentials({ expiresAt: Date.now() + 30 * 60_000 }).json);
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const engine = new SyncEngine(
+      await createAwsProvider(aws.providerConfig(name)),
+      syncSettings(join(dir, 'w', '.credentials.json'), { warnBeforeMs: [HOUR, 10 * 60_000] }),
+      { ...testContext(), logger },
+    );
+    engines.push(engine);
+    await engine.start();
+    await engine.pullNow();
+    const warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
+    expect(warnings).toHaveLength(1); // the 1h threshold is crossed, the 10m one is not; the second pull repeats nothing
+    expect(warnings[0]).toMatch(/^the local access token expires in (29|30)m/);
+  });
+});
+
 describe('proactive refresh', () => {
   const tempDir = useTempDir('claude-creds-refresh-');
   let oauth: FakeOAuthServer;
