@@ -1,8 +1,10 @@
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GUARD, runProcess } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
+import { BUNDLE_ENTRY, buildBundle } from '../ship/ship-support.js';
 import { figure, isRoot, mountTmpfs, mountUnavailableReason, remount, spawnCli, unmount, type SpawnCliOptions } from './support.js';
 
 const NOBODY = 65_534;
@@ -48,6 +50,30 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     const started = Date.now();
     const result = await spawnCli(['fetch', '--provider', 'file', '--secret', s.storeFile, '--out', s.out, '--timeout', '5s'], options);
     return { result, ms: Date.now() - started };
+  }
+
+  /**
+   * As nobody, from a world-readable build of the bundle: the repository itself may sit under a
+   * directory only root can enter (a CI clone in a 0700 temp dir), where nobody could not load tsx.
+   */
+  async function fetchAsNobody(s: Scene) {
+    const build = buildBundle();
+    try {
+      const root = dirname(build.dist);
+      chmodSync(root, 0o755);
+      const guard = join(root, 'loopback-guard.mjs');
+      copyFileSync(GUARD, guard);
+      const args = ['fetch', '--provider', 'file', '--secret', s.storeFile, '--out', s.out, '--timeout', '5s'];
+      const started = Date.now();
+      const result = await runProcess(process.execPath, ['--import', guard, join(build.dist, BUNDLE_ENTRY), ...args], `bundle ${args.join(' ')}`, {
+        uid: NOBODY,
+        gid: NOBODY,
+        cwd: root,
+      });
+      return { result, ms: Date.now() - started };
+    } finally {
+      build.remove();
+    }
   }
 
   function expectUntouched(s: Scene): void {
@@ -128,7 +154,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     chmodSync(s.out, 0o644);
     chmodSync(s.storeFile, 0o644);
     if (!isRoot) chmodSync(dir, 0o555);
-    const { result, ms } = await fetchInto(s, isRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    const { result, ms } = isRoot ? await fetchAsNobody(s) : await fetchInto(s);
     expect(result.code, result.stderr).toBe(73);
     expect(result.stderr).toMatch(/claude-creds: cannot create a file in .*: permission denied/);
     expectUntouched(s);
