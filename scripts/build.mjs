@@ -41,6 +41,8 @@ const result = await build({
   outdir,
   bundle: true,
   splitting: true,
+  // See scripts/stubs/thread-stream.cjs: pino's transport machinery, which claude-creds never uses.
+  alias: { 'thread-stream': join(root, 'scripts', 'stubs', 'thread-stream.cjs') },
   format: 'esm',
   platform: 'node',
   target: 'node20',

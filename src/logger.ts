@@ -4,6 +4,7 @@
  * no code logs a credentials object or payload at all.
  */
 import pino, { type Logger } from 'pino';
+import { commonJsExports } from './commonjs-exports.js';
 
 export type { Logger };
 
@@ -26,7 +27,7 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
   };
   if (options.pretty) {
     // Loaded only for a terminal: containers log JSON and never pay for it.
-    const { PinoPretty: pretty } = await import('pino-pretty');
+    const { PinoPretty: pretty } = commonJsExports(await import('pino-pretty'), 'PinoPretty');
     return pino(settings, pretty({ destination: 2, sync: true, ignore: 'pid,hostname,name' }));
   }
   return pino(settings, pino.destination({ dest: 2, sync: true }));

@@ -90,6 +90,15 @@ describe('the bundle, copied alone into an empty directory', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
+  test('pretty logs (what a terminal gets) work from the bundle too', async () => {
+    const login = makeFakeCredentials();
+    const out = join(tempDir(), 'cfg', '.credentials.json');
+    const result = await runBundle(entry, ['fetch', '--out', out, '--log-format', 'pretty'], { env: { CLAUDE_CREDENTIALS_B64: login.base64 } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/INFO.*: credentials written/);
+    expect(result.stderr).not.toMatch(/^\{/m); // not JSON
+  });
+
   test('file provider: push, then fetch and wrap a command, through the store file', async () => {
     const dir = tempDir();
     const login = makeFakeCredentials();
