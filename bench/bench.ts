@@ -4,7 +4,7 @@
  * to bench/results.md. Every figure is a measurement of this run; nothing is carried over.
  *
  * BENCH_RUNS (default 11) sets the start-up sample count, BENCH_IDLE_SECONDS (default 60) the idle window,
- * BENCH_REWRITES (default 200) the file-to-store samples.
+ * BENCH_REWRITES (default 200) the file-to-store samples, BENCH_SCALE_SECONDS (default 30) each scale window.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,6 +168,29 @@ async function main(): Promise<void> {
     wrapped.push((await timeRun([BUNDLE, '--', 'true'], wrapperEnv)).ms);
   }
 
+  // Where start-up goes: what each library costs to load on its own, against the same baseline.
+  writeFileSync(join(work, 'empty.mjs'), '');
+  const nm = (name: string) => join(ROOT, 'node_modules', name);
+  const breakdownCases: Array<[string, string[]]> = [
+    ['an empty ES module', [join(work, 'empty.mjs')]],
+    ["require('commander')", ['-e', `require(${JSON.stringify(nm('commander'))})`]],
+    ["require('pino')", ['-e', `require(${JSON.stringify(nm('pino'))})`]],
+    ['bundle --version (commander + pino + our CLI, no provider)', [BUNDLE, '--version']],
+    ["require('@aws-sdk/client-secrets-manager')", ['-e', `require(${JSON.stringify(nm('@aws-sdk/client-secrets-manager'))})`]],
+    ["require('@azure/keyvault-secrets') + '@azure/identity'", ['-e', `require(${JSON.stringify(nm('@azure/keyvault-secrets'))});require(${JSON.stringify(nm('@azure/identity'))})`]],
+    ['require the GCP v1 client (google-gax)', ['-e', `require(${JSON.stringify(nm('@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js'))})`]],
+  ];
+  const breakdown: Array<{ what: string; ms: number; baselineMs: number }> = [];
+  for (const [what, args] of breakdownCases) {
+    const base: number[] = [];
+    const samples: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      base.push((await timeRun(['-e', '0'], baseEnv())).ms);
+      samples.push((await timeRun(args, baseEnv())).ms);
+    }
+    breakdown.push({ what, ms: median(samples), baselineMs: median(base) });
+  }
+
   // A sidecar process (the bundle) on the AWS fake: idle cost, then file-to-store latency.
   const sidecarDir = join(work, 'sidecar', '.claude');
   const local = join(sidecarDir, '.credentials.json');
@@ -178,16 +201,28 @@ async function main(): Promise<void> {
     ['--import', GUARD, BUNDLE, 'sidecar', ...aws.cliArgs, '--secret', 'sidecar', '--out', local, '--pull-interval', `${pullIntervalS}s`, '--poll-interval', '10s'],
     { env: baseEnv({ ...aws.cliEnv }), stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  await waitFor(() => existsSync(local), 10_000);
+  // A second one at the default pull interval (5m): what an idle sidecar costs as shipped.
+  const defaultLocal = join(work, 'sidecar-default', '.claude', '.credentials.json');
+  aws.store.addVersion(aws.storeKey('sidecar-default'), login.json);
+  const defaultSidecar: ChildProcess = spawn(
+    process.execPath,
+    ['--import', GUARD, BUNDLE, 'sidecar', ...aws.cliArgs, '--secret', 'sidecar-default', '--out', defaultLocal],
+    { env: baseEnv({ ...aws.cliEnv }), stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitFor(() => existsSync(local) && existsSync(defaultLocal), 10_000);
   await sleep(5000);
   const pid = sidecar.pid as number;
   const idleStart = procStat(pid);
+  const defaultIdleStart = procStat(defaultSidecar.pid as number);
   const callsBefore = aws.faults.calls.length;
   process.stderr.write(`idle sidecar: measuring for ${IDLE_SECONDS} s\n`);
   await sleep(IDLE_SECONDS * 1000);
   const idleEnd = procStat(pid);
+  const defaultIdleEnd = procStat(defaultSidecar.pid as number);
+  defaultSidecar.kill('SIGTERM');
   const idleCalls = aws.faults.calls.length - callsBefore;
   const idleCpuSeconds = idleEnd.cpuSeconds - idleStart.cpuSeconds;
+  const defaultIdleCpuSeconds = defaultIdleEnd.cpuSeconds - defaultIdleStart.cpuSeconds;
 
   const key = aws.storeKey('sidecar');
   const currentText = () => {
@@ -226,7 +261,7 @@ async function main(): Promise<void> {
 
   // Scale: N in-process sidecars (SyncEngine instances) on one store, steady state.
   const scalePullS = 5;
-  const scaleWindowS = 30;
+  const scaleWindowS = Number(process.env.BENCH_SCALE_SECONDS ?? 30);
   const scale: Array<{ n: number; perSidecarPerMinute: number; rssMb: number }> = [];
   for (const n of [1, 10, 50]) {
     const name = `scale-${n}`;
@@ -274,10 +309,16 @@ async function main(): Promise<void> {
   }
   lines.push('', '## Wrapper overhead', '');
   lines.push(`\`claude-creds -- true\` (bundle, env provider) ${fmt(median(wrapped))} ms vs \`true\` ${fmt(median(bare))} ms: overhead ${fmt(median(wrapped) - median(bare))} ms (medians of ${RUNS}).`);
+  lines.push('', `## Where start-up goes: each library loaded alone, against \`node -e 0\` (medians of ${RUNS} interleaved runs)`, '');
+  lines.push('| what | wall ms | over node -e 0 | ratio |', '| --- | ---: | ---: | ---: |');
+  for (const row of breakdown) {
+    lines.push(`| ${row.what} | ${fmt(row.ms)} | +${fmt(row.ms - row.baselineMs)} | ${fmt(row.ms / row.baselineMs, 2)}x |`);
+  }
   lines.push('', '## Sidecar (bundle, AWS fake)', '');
   lines.push('| measure | value |', '| --- | ---: |');
   lines.push(`| idle RSS after ${IDLE_SECONDS + 5} s | ${fmt(idleEnd.rssMb)} MB |`);
-  lines.push(`| CPU over ${IDLE_SECONDS} s idle | ${fmt(idleCpuSeconds, 2)} s (${fmt((idleCpuSeconds / IDLE_SECONDS) * 100, 3)}% of a core) |`);
+  lines.push(`| CPU over ${IDLE_SECONDS} s idle, pull interval ${pullIntervalS} s | ${fmt(idleCpuSeconds, 2)} s (${fmt((idleCpuSeconds / IDLE_SECONDS) * 100, 3)}% of a core) |`);
+  lines.push(`| CPU over ${IDLE_SECONDS} s idle, default pull interval (5m) | ${fmt(defaultIdleCpuSeconds, 2)} s (${fmt((defaultIdleCpuSeconds / IDLE_SECONDS) * 100, 3)}% of a core); RSS ${fmt(defaultIdleEnd.rssMb)} MB |`);
   lines.push(`| store calls in ${IDLE_SECONDS} s idle, pull interval ${pullIntervalS} s | ${idleCalls} (expected ${Math.floor(IDLE_SECONDS / pullIntervalS)}) |`);
   lines.push(`| file-to-store latency, CLI-style rewrite, p50 / p99 over ${REWRITES} | ${fmt(median(fileToStore))} / ${fmt(percentile(fileToStore, 99))} ms (includes the 150 ms debounce) |`);
   lines.push(`| store-to-file latency, pull interval ${pullMs} ms, p50 / max over 20 | ${fmt(median(storeToFile))} / ${fmt(Math.max(...storeToFile))} ms |`);
