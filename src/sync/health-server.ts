@@ -241,8 +241,8 @@ export function metricsText(status: SyncStatus, now: number): string {
     'gauge',
     'Unix time of the last successful operation.',
     OPERATIONS.flatMap((operation): [string, number][] => {
-      const last = status.last[operation];
-      return last?.ok === true ? [[`{operation="${operation}"}`, last.at / 1000]] : [];
+      const at = status.lastSuccess[operation];
+      return at === undefined ? [] : [[`{operation="${operation}"}`, at / 1000]];
     }),
   );
   return `${lines.join('\n')}\n`;

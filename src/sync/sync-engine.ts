@@ -64,6 +64,7 @@ export class SyncEngine {
   private stopped = false;
   private readonly warned = new Set<string>();
   private readonly last: Partial<Record<SyncOperation, OperationRecord>> = {};
+  private readonly lastSuccess: Partial<Record<SyncOperation, number>> = {};
   private lastError: OperationRecord | undefined;
   private readonly counters: SyncCounters = { pulls: 0, pushes: 0, refreshes: 0, conflicts: 0, failures: {}, storeCalls: 0 };
   private readonly startedAt: number;
@@ -119,6 +120,7 @@ export class SyncEngine {
       storeExpiresAt: this.known?.credentials.oauth.expiresAt,
       ready: local !== undefined && local.oauth.expiresAt > this.context.now(),
       last: { ...this.last },
+      lastSuccess: { ...this.lastSuccess },
       lastError: this.lastError,
       counters: { ...this.counters, failures: { ...this.counters.failures } },
     };
@@ -413,7 +415,9 @@ export class SyncEngine {
   }
 
   private record(operation: SyncOperation, ok: boolean, detail: string): void {
-    this.last[operation] = { at: this.context.now(), ok, detail };
+    const at = this.context.now();
+    this.last[operation] = { at, ok, detail };
+    if (ok) this.lastSuccess[operation] = at;
   }
 
   private fail(kind: string, detail: string): void {

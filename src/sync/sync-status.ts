@@ -25,6 +25,8 @@ export interface SyncStatus {
   /** A valid, unexpired token is in place locally. */
   readonly ready: boolean;
   readonly last: Readonly<Partial<Record<SyncOperation, OperationRecord>>>;
+  /** When each operation last succeeded (ms epoch): a failure since does not erase it, so alerts can use it. */
+  readonly lastSuccess: Readonly<Partial<Record<SyncOperation, number>>>;
   readonly lastError: OperationRecord | undefined;
   readonly counters: Readonly<SyncCounters>;
 }

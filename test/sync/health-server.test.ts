@@ -21,6 +21,7 @@ function makeStatus(overrides: Partial<SyncStatus> = {}): SyncStatus {
       pull: { at: NOW - 5 * MINUTE, ok: true, detail: 'pulled version 7' },
       push: { at: NOW - 4 * MINUTE, ok: false, detail: 'store already newer' },
     },
+    lastSuccess: { pull: NOW - 5 * MINUTE, push: NOW - 20 * MINUTE },
     lastError: { at: NOW - 4 * MINUTE, ok: false, detail: 'store already newer' },
     counters: { pulls: 3, pushes: 1, refreshes: 0, conflicts: 2, failures: { push: 1 }, storeCalls: 9 },
     ...overrides,
@@ -198,7 +199,12 @@ describe('/status', () => {
 
 describe('/metrics', () => {
   test('publishes every family with HELP and TYPE, in a form a scraper can read', async () => {
-    const families = await metrics(makeStatus({ last: { ...makeStatus().last, refresh: { at: NOW - 1500, ok: true, detail: 'refreshed' } } }));
+    const families = await metrics(
+      makeStatus({
+        last: { ...makeStatus().last, refresh: { at: NOW - 1500, ok: true, detail: 'refreshed' } },
+        lastSuccess: { ...makeStatus().lastSuccess, refresh: NOW - 1500 },
+      }),
+    );
     const samples = (name: string): { labels: string; value: number }[] => families.get(name)?.samples ?? [];
     expect([...families.keys()]).toEqual([
       'claude_creds_pulls_total',
@@ -222,9 +228,10 @@ describe('/metrics', () => {
     expect(samples('claude_creds_failures_total')).toEqual([{ labels: '{kind="push"}', value: 1 }]);
     expect(samples('claude_creds_ready')).toEqual([{ labels: '', value: 1 }]);
     expect(samples('claude_creds_seconds_until_expiry')).toEqual([{ labels: '', value: 5400 }]);
-    // push last failed, so only pull and refresh have a success to report
+    // the last push failed, but its earlier success is still reported: alerts key on the last success
     expect(samples('claude_creds_last_success_timestamp_seconds')).toEqual([
       { labels: '{operation="pull"}', value: (NOW - 5 * MINUTE) / 1000 },
+      { labels: '{operation="push"}', value: (NOW - 20 * MINUTE) / 1000 },
       { labels: '{operation="refresh"}', value: (NOW - 1500) / 1000 },
     ]);
   });
