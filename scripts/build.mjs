@@ -37,6 +37,7 @@ const result = await build({
     'providers/aws': 'src/providers/aws.ts',
     'providers/gcp': 'src/providers/gcp.ts',
     'providers/azure': 'src/providers/azure.ts',
+    'providers/vault': 'src/providers/vault.ts',
   },
   outdir,
   bundle: true,

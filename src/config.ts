@@ -95,24 +95,35 @@ export function chooseProvider(options: ProviderOptions, env: Environment): Prov
     return build('file', 'the secret is a file path');
   }
   if (options.vaultUrl) return build('azure', '--vault-url is set');
+  if (env.VAULT_ADDR && /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.@=+-]+)+(#[^#/]+)?$/.test(secret)) {
+    return build('vault', 'VAULT_ADDR is set and the secret is a KV path');
+  }
   if (secret !== '' && /^[A-Z_][A-Z0-9_]*$/.test(secret) && env[secret] !== undefined) {
     return build('env', `the environment variable ${secret} is set`);
   }
   const variable = DEFAULT_SECRET_VARIABLES.find((name) => env[name] !== undefined);
   if (variable !== undefined && secret === '') return build('env', `${variable} is set`);
   throw new ConfigError(
-    'no credentials provider chosen: pass --provider (env, file, aws, gcp, azure) with --secret, ' +
+    'no credentials provider chosen: pass --provider (env, file, aws, gcp, azure, vault) with --secret, ' +
       'or set CLAUDE_CREDENTIALS_B64 / CLAUDE_CREDENTIALS_JSON, or give --secret as a path, an AWS ARN, ' +
-      'a projects/P/secrets/S path or a Key Vault URL',
+      'a projects/P/secrets/S path, a Key Vault URL, or a Vault KV path (mount/path) with VAULT_ADDR set',
   );
 }
 
 /**
+ * Vault credentials that open the store itself: a worker (an agent running arbitrary code) holding them
+ * could read or overwrite the team's login. A worker that needs Vault for its own work gets its own token.
+ */
+export const VAULT_SECRET_VARIABLES = ['VAULT_TOKEN', 'VAULT_SECRET_ID', 'VAULT_ROLE_ID'] as const;
+
+/**
  * The environment variables that may carry a secret and so must never reach the wrapped command:
- * the env provider's defaults and whatever variable `--secret` named for it.
+ * the env provider's defaults, whatever variable `--secret` named for it, and the vault provider's
+ * credentials when it is the store.
  */
 export function secretVariables(provider: ProviderConfig | undefined): string[] {
   const names = new Set<string>(DEFAULT_SECRET_VARIABLES);
   if (provider?.name === 'env' && provider.secret) names.add(provider.secret);
+  if (provider?.name === 'vault') for (const name of VAULT_SECRET_VARIABLES) names.add(name);
   return [...names];
 }

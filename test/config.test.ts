@@ -47,11 +47,11 @@ describe('chooseProvider', () => {
 
   test('a name that fits nothing is a config error that lists the options', () => {
     expect(() => chooseProvider({ secret: 'claude-credentials' }, {})).toThrow(ConfigError);
-    expect(() => chooseProvider({}, {})).toThrow(/--provider \(env, file, aws, gcp, azure\)/);
+    expect(() => chooseProvider({}, {})).toThrow(/--provider \(env, file, aws, gcp, azure, vault\)/);
   });
 
   test('an unknown provider name is a usage error', () => {
-    expect(() => chooseProvider({ provider: 'vault' }, {})).toThrow(/unknown provider "vault"/);
+    expect(() => chooseProvider({ provider: 'keychain' }, {})).toThrow(/unknown provider "keychain"/);
   });
 
   test('passes every provider option and the environment through', () => {
@@ -66,5 +66,10 @@ describe('secretVariables', () => {
     const { config } = chooseProvider({ provider: 'env', secret: 'TEAM_CLAUDE' }, {});
     expect(secretVariables(config).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON', 'TEAM_CLAUDE']);
     expect(secretVariables(undefined).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON']);
+  });
+
+  test('with the vault provider, also the Vault credentials that open the store', () => {
+    const { config } = chooseProvider({ provider: 'vault', secret: 'secret/claude' }, {});
+    expect(secretVariables(config).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID', 'VAULT_TOKEN']);
   });
 });

@@ -3,7 +3,7 @@
  * version marker; parsing, validation and the freshness rule live in the core, never here.
  */
 
-export const PROVIDER_NAMES = ['env', 'file', 'aws', 'gcp', 'azure'] as const;
+export const PROVIDER_NAMES = ['env', 'file', 'aws', 'gcp', 'azure', 'vault'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /**

@@ -11,6 +11,7 @@ const loaders: Record<ProviderName, () => Promise<ProviderFactory>> = {
   aws: async () => (await import('./aws.js')).createAwsProvider,
   gcp: async () => (await import('./gcp.js')).createGcpProvider,
   azure: async () => (await import('./azure.js')).createAzureProvider,
+  vault: async () => (await import('./vault.js')).createVaultProvider,
 };
 
 export async function createProvider(config: ProviderConfig): Promise<Provider> {

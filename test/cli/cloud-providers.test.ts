@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { runCli, type CliOptions } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -28,6 +29,8 @@ const cases: CloudCase[] = [
   { name: 'aws', start: () => startFakeAws(), sdkPackage: '@aws-sdk/client-secrets-manager', permission: /secretsmanager:GetSecretValue/, readOperation: 'GetSecretValue' },
   { name: 'gcp', start: () => startFakeGcp(), sdkPackage: '@google-cloud/secret-manager', permission: /roles\/secretmanager\.secretAccessor/, readOperation: 'AccessSecretVersion' },
   { name: 'azure', start: () => startFakeAzure(), sdkPackage: '@azure/keyvault-secrets', permission: /Key Vault Secrets User/, readOperation: 'getSecret' },
+  // No SDK: plain node:http(s). Hiding node:https is the vault provider's stripped-image case.
+  { name: 'vault', start: () => startFakeVault(), sdkPackage: 'node:https', permission: /"read" on secret\/data\//, readOperation: 'kv-read' },
 ];
 
 const HIDE_MODULES = fileURLToPath(new URL('../support/hide-modules.mjs', import.meta.url));

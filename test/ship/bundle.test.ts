@@ -12,6 +12,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
@@ -119,13 +120,20 @@ describe('the bundle, copied alone into an empty directory', () => {
   });
 });
 
-const cloudCases: Array<{ readonly name: string; readonly start: () => Promise<RunningFake> }> = [
+const cloudCases: Array<{
+  readonly name: string;
+  readonly start: () => Promise<RunningFake>;
+  /** The credentials payload inside what the fake stored, when it stores more than the payload. */
+  readonly payloadOf?: (stored: string) => string;
+}> = [
   { name: 'aws', start: () => startFakeAws() },
   { name: 'gcp', start: () => startFakeGcp() },
   { name: 'azure', start: () => startFakeAzure() },
+  // Vault keeps KV data, an object: the credentials live in its `credentials` field.
+  { name: 'vault', start: () => startFakeVault(), payloadOf: (stored: string) => (JSON.parse(stored) as { credentials: string }).credentials },
 ];
 
-describe.each(cloudCases)('the bundle with the $name provider against its local fake', ({ start }) => {
+describe.each(cloudCases)('the bundle with the $name provider against its local fake', ({ start, payloadOf = (stored: string) => stored }) => {
   let fake: RunningFake;
   const tempDir = useTempDir();
   beforeAll(async () => {
@@ -144,7 +152,7 @@ describe.each(cloudCases)('the bundle with the $name provider against its local 
     const pushed = await runBundle(entry, ['push', '--secret', secret, '--from', join(dir, 'login.json'), ...flags], { env: fake.cliEnv });
     expect(pushed.code, pushed.stderr).toBe(0);
     const stored = fake.store.latest(fake.storeKey('bundle-round-trip'))?.value ?? '';
-    expect(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8')).toBe(login.json);
+    expect(payloadOf(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8'))).toBe(login.json);
     const out = join(dir, 'worker', '.credentials.json');
     const fetched = await runBundle(entry, ['fetch', '--secret', secret, '--out', out, ...flags], { env: fake.cliEnv });
     expect(fetched.code, fetched.stderr).toBe(0);
