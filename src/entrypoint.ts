@@ -28,6 +28,15 @@ import { LOG_LEVELS, createLogger, type LogLevel } from './logger.js';
 import { runChild } from './process-runner.js';
 import { createProvider } from './providers/registry.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
+import { resolve as resolvePath } from 'node:path';
+import {
+  API_KEY_CACHE_NAME,
+  CREDENTIAL_KINDS,
+  DEFAULT_API_KEY_CACHE_TTL_MS,
+  DEFAULT_RECALL_WINDOW_MS,
+  parseKindOption,
+  recallWindowFor,
+} from './credential-kind.js';
 
 interface CommonOptions extends ProviderOptions {
   readonly out?: string;
@@ -39,6 +48,9 @@ interface CommonOptions extends ProviderOptions {
   readonly logFormat?: string;
   readonly seedOnboarding?: boolean;
   readonly dryRun?: boolean;
+  readonly kind?: string;
+  readonly helperCommand?: string;
+  readonly tokenVia?: string;
 }
 
 interface SyncOptions extends CommonOptions {
@@ -65,9 +77,9 @@ delete process.env.GOOGLE_SDK_NODE_LOGGING;
 
 function withProviderOptions(command: Command): Command {
   return command
-    .addOption(new Option('-p, --provider <name>', 'where the credentials live').choices(['env', 'file', 'aws', 'gcp', 'azure']).env('CLAUDE_CREDS_PROVIDER'))
+    .addOption(new Option('-p, --provider <name>', 'where the credentials live').choices(['env', 'file', 'aws', 'gcp', 'azure', 'vault']).env('CLAUDE_CREDS_PROVIDER'))
     .addOption(
-      new Option('-s, --secret <ref>', 'the secret, in the provider\'s form: file path, variable name, AWS name/ARN, GCP projects/P/secrets/S, Key Vault URL').env(
+      new Option('-s, --secret <ref>', 'the secret, in the provider\'s form: file path, variable name, AWS name/ARN, GCP projects/P/secrets/S, Key Vault URL, Vault KV mount/path[#field]').env(
         'CLAUDE_CREDS_SECRET',
       ),
     )
@@ -215,7 +227,38 @@ function fetchSettingsFrom(options: CommonOptions) {
     owner: options.owner === undefined ? undefined : parseOwner(options.owner),
     force: options.force === true,
     keepExisting: options.keepExisting === true,
+    kind: parseKindOption(options.kind),
+    apiKeyHelper: { command: options.helperCommand === '' ? undefined : options.helperCommand, invocation: selfInvocation() },
   };
+}
+
+/**
+ * How to run this claude-creds again, for the `apiKeyHelper` command line: node, its own flags (the dev
+ * entry needs `--import tsx`), and the absolute path of the entry script. Names and paths only.
+ */
+function selfInvocation(): string[] {
+  const entry = process.argv[1];
+  return entry === undefined ? ['claude-creds'] : [process.execPath, ...process.execArgv, resolvePath(entry)];
+}
+
+/** `--kind` (all of fetch, run, status, api-key); with `deliver`, the flags of the api-key delivery too. */
+function withKindOption(command: Command, deliver: boolean): Command {
+  command.addOption(
+    new Option('--kind <kind>', 'what the secret holds: oauth (.credentials.json), api-key, oauth-token (claude setup-token); default: detected from its content')
+      .choices(CREDENTIAL_KINDS)
+      .env('CLAUDE_CREDS_KIND'),
+  );
+  if (!deliver) return command;
+  return command.addOption(
+    new Option('--helper-command <command>', 'kind api-key: the apiKeyHelper command to put in settings.json (default: this claude-creds\'s `api-key` with the same store flags)').env(
+      'CLAUDE_CREDS_HELPER_COMMAND',
+    ),
+  );
+}
+
+/** --dry-run wording for an explicit --kind. */
+function kindNote(kind: string | undefined): string {
+  return kind === undefined ? '' : ` (kind ${kind})`;
 }
 
 /** --dry-run wording for the local side: the file, its owner, and the onboarding seed. */
@@ -272,24 +315,37 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
     .enablePositionalOptions()
     .exitOverride();
 
-  withLogOptions(withLocalFileOptions(withProviderOptions(program.command('fetch'))))
+  withKindOption(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('fetch')))), true)
     .description('read the credentials from the store, validate them and write the local file (init container)')
     .addHelpText('after', EXAMPLES.fetch)
     .action((options: CommonOptions) =>
       run(async () => {
         const context = await contextFrom(options);
         const settings = fetchSettingsFrom(options);
-        if (options.dryRun) return dryRunReport(`fetch and ${describeLocalWrite(settings, options)}`, settings.provider);
-        await fetchCredentials(settings, context);
+        if (options.dryRun) return dryRunReport(`fetch${kindNote(settings.kind)} and ${describeLocalWrite(settings, options)}`, settings.provider);
+        const delivered = await fetchCredentials(settings, context);
+        if (typeof delivered === 'object' && delivered.kind === 'oauth-token') {
+          context.logger.warn(
+            { infoPath: delivered.infoPath },
+            'kind oauth-token: the setup token is not written anywhere; `claude-creds [options] -- COMMAND` hands it to the command through a file descriptor' +
+              (options.seedOnboarding ? '' : ' (add --seed-onboarding so a headless CLI skips the onboarding wizard)'),
+          );
+        }
         await seedOnboardingIfAsked(options, context);
         return EXIT.ok;
       }),
     );
 
-  withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true })))))
+  withKindOption(withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true }))))), true)
     .description('fetch, then run COMMAND with the same stdio, forwarding signals and exiting with its status')
     .argument('[command...]', 'the command to run, after --')
     .addOption(new Option('--sync', 'keep syncing beside the command, as the sidecar does (push refreshed tokens, pull newer ones)').env('CLAUDE_CREDS_SYNC'))
+    .addOption(
+      new Option('--token-via <how>', 'kind oauth-token: hand the token over by fd (CLAUDE_CODE_OAUTH_TOKEN_FILE_DESCRIPTOR) or env (CLAUDE_CODE_OAUTH_TOKEN, less safe: the whole process tree sees it)')
+        .choices(['fd', 'env'])
+        .env('CLAUDE_CREDS_TOKEN_VIA')
+        .default('fd'),
+    )
     .passThroughOptions()
     .addHelpText('after', EXAMPLES.run)
     .action((commandLine: string[], options: SyncOptions) =>
@@ -301,21 +357,40 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
         if (options.dryRun) {
           const syncing = options.sync ? `, keep syncing (${describeSync(await syncSettingsFrom(options))})` : '';
           const argCount = args.length === 1 ? '1 argument' : `${args.length} arguments`;
-          return dryRunReport(`fetch and ${describeLocalWrite(settings, options)}${syncing}, then run "${command}" with ${argCount}`, settings.provider);
+          return dryRunReport(`fetch${kindNote(settings.kind)} and ${describeLocalWrite(settings, options)}${syncing}, then run "${command}" with ${argCount}`, settings.provider);
         }
         let sync: import('./commands/sync.js').RunningSync | undefined;
+        let delivered: Awaited<ReturnType<typeof fetchCredentials>> | undefined;
         if (options.sync) {
+          if (settings.kind !== undefined && settings.kind !== 'oauth') {
+            throw new UsageError(`--sync keeps a .credentials.json login (kind oauth) in step with the store; it does not apply to --kind ${settings.kind}`);
+          }
           const { startSync } = await import('./commands/sync.js');
           sync = await startSync(await syncSettingsFrom(options), context);
         } else {
-          await fetchCredentials(settings, context);
+          delivered = await fetchCredentials(settings, context);
         }
         await seedOnboardingIfAsked(options, context);
         const childEnv = { ...env };
         for (const name of secretVariables(settings.provider.config)) delete childEnv[name];
+        const extraFds: number[] = [];
+        if (typeof delivered === 'object' && delivered.kind === 'oauth-token') {
+          // Whatever the environment held before must not override (or sit beside) the token handed over.
+          delete childEnv.CLAUDE_CODE_OAUTH_TOKEN;
+          delete childEnv.CLAUDE_CODE_OAUTH_TOKEN_FILE_DESCRIPTOR;
+          if (options.tokenVia === 'env') {
+            childEnv.CLAUDE_CODE_OAUTH_TOKEN = delivered.secret.token;
+          } else {
+            const { openTokenDescriptor } = await import('./commands/kinds.js');
+            extraFds.push(openTokenDescriptor(delivered.secret.token));
+            childEnv.CLAUDE_CODE_OAUTH_TOKEN_FILE_DESCRIPTOR = '3';
+          }
+          context.logger.info({ via: options.tokenVia === 'env' ? 'CLAUDE_CODE_OAUTH_TOKEN' : 'CLAUDE_CODE_OAUTH_TOKEN_FILE_DESCRIPTOR=3' }, 'handing the setup token to the command');
+        }
         context.logger.info({ command }, 'starting the command');
         const outcome = await runChild(command, args, {
           env: childEnv,
+          extraFds,
           onSignal: (signal) => context.logger.info({ signal }, 'forwarding signal to the command'),
         });
         context.logger.info({ exitCode: outcome.exitCode, signal: outcome.signal }, 'the command ended');
@@ -344,20 +419,68 @@ export function buildProgram(run: (task: () => Promise<number>) => Promise<void>
       }),
     );
 
-  withLogOptions(program.command('status'))
+  withKindOption(withLogOptions(program.command('status')), false)
     .description('report on the local credentials file: present, valid, expiry (never a token)')
     .addOption(new Option('-o, --out <path>', 'credentials file to inspect (default as for fetch)').env('CLAUDE_CREDS_OUT'))
     .addOption(new Option('--json', 'print JSON'))
     .addOption(new Option('--warn-before <duration>', 'report "expiring" when less than this is left').env('CLAUDE_CREDS_WARN_BEFORE').default('5m'))
     .addHelpText('after', EXAMPLES.status)
-    .action((options: { out?: string; json?: boolean; warnBefore: string; logLevel: string; dryRun?: boolean }) =>
+    .action((options: { out?: string; json?: boolean; warnBefore: string; logLevel: string; dryRun?: boolean; kind?: string }) =>
       run(async () => {
         const path = options.out ?? defaultCredentialsPath(env, homedir());
         const warnBeforeMs = parseDuration(options.warnBefore, '--warn-before');
-        if (options.dryRun) return dryRunReport(`report on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
-        const report = buildStatusReport(path, await readLocalCredentials(path), Date.now(), warnBeforeMs);
+        const kind = parseKindOption(options.kind);
+        if (options.dryRun) return dryRunReport(`report${kindNote(kind)} on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
+        const now = Date.now();
+        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readLocalCredentials(path), now, warnBeforeMs) : undefined;
+        if (report === undefined || (kind === undefined && report.state === 'missing')) {
+          // The other kinds leave their own records beside the (absent) credentials file; never a token.
+          const { apiKeyStatus, oauthTokenStatus } = await import('./commands/kinds.js');
+          if (kind === 'api-key') report = await apiKeyStatus(path, now);
+          else if (kind === 'oauth-token') report = await oauthTokenStatus(path, now, warnBeforeMs);
+          else {
+            const others = [await apiKeyStatus(path, now), await oauthTokenStatus(path, now, warnBeforeMs)].filter((other) => other.present);
+            if (others.length === 1) report = others[0];
+          }
+        }
+        if (report === undefined) throw new Error('unreachable: no status report');
         process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
         return STATUS_EXIT[report.state];
+      }),
+    );
+
+  withKindOption(withLogOptions(withProviderOptions(program.command('api-key'))), false)
+    .description('the Claude CLI\'s apiKeyHelper (kind api-key): print the API key on stdout and nothing else, from a short-lived cache')
+    .addOption(new Option('--cache <path>', `the key cache (0600; default: ${API_KEY_CACHE_NAME} beside the credentials file)`).env('CLAUDE_CREDS_API_KEY_CACHE'))
+    .addOption(new Option('--cache-ttl <duration>', 're-read the store when the cached key is older than this').env('CLAUDE_CREDS_API_KEY_CACHE_TTL').default(formatDuration(DEFAULT_API_KEY_CACHE_TTL_MS).replace(/\s/g, '')))
+    .addOption(
+      new Option('--recall-window <duration>', 'a call this soon after the last one is taken for the CLI\'s re-call after a 401: re-read the store (0 turns it off)')
+        .env('CLAUDE_CREDS_RECALL_WINDOW')
+        .default(`${DEFAULT_RECALL_WINDOW_MS / 1000}s`),
+    )
+    .action((options: CommonOptions & { cache?: string; cacheTtl: string; recallWindow: string }, command: Command) =>
+      run(async () => {
+        const kind = parseKindOption(options.kind);
+        if (kind !== undefined && kind !== 'api-key') throw new UsageError(`the api-key helper serves API keys only, not --kind ${kind}`);
+        // A helper is quiet and quick: warnings only, and well inside the 10 s after which the Claude CLI complains.
+        const logLevel = command.getOptionValueSource('logLevel') === 'default' ? 'warn' : options.logLevel;
+        const timeout = command.getOptionValueSource('timeout') === 'default' ? '8s' : options.timeout;
+        const context = await contextFrom({ ...options, logLevel, timeout });
+        const cachePath = options.cache ?? resolvePath(defaultCredentialsPath(env, homedir()), '..', API_KEY_CACHE_NAME);
+        const cliTtl = env.CLAUDE_CODE_API_KEY_HELPER_TTL_MS === undefined ? undefined : Number(env.CLAUDE_CODE_API_KEY_HELPER_TTL_MS);
+        const settings = {
+          cachePath,
+          cacheTtlMs: parseDuration(options.cacheTtl, '--cache-ttl'),
+          recallWindowMs: recallWindowFor(cliTtl, parseDuration(options.recallWindow, '--recall-window')),
+          provider: () => chooseProvider(options, env),
+        };
+        if (options.dryRun) {
+          return dryRunReport(`print the API key from ${cachePath} (re-read the store when older than ${formatDuration(settings.cacheTtlMs)})`, undefined);
+        }
+        const { serveApiKey } = await import('./commands/api-key.js');
+        const apiKey = await serveApiKey(settings, context);
+        process.stdout.write(`${apiKey}\n`);
+        return EXIT.ok;
       }),
     );
 

@@ -3,6 +3,7 @@
  * and reports how it ended so the wrapper can exit with the same status (128+N for a signal, as shells do).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { SpawnError } from './errors.js';
 
@@ -17,6 +18,11 @@ export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Called with each signal forwarded, for the log. */
   readonly onSignal?: (signal: NodeJS.Signals) => void;
+  /**
+   * Descriptors the child inherits as fd 3, 4, ... (after its stdin/stdout/stderr). Ours are closed
+   * once the child has its copies (or could not be started): the caller hands them over.
+   */
+  readonly extraFds?: readonly number[];
 }
 
 export function exitCodeFor(code: number | null, signal: NodeJS.Signals | null): number {
@@ -40,7 +46,12 @@ export function runChild(command: string, args: readonly string[], options: RunO
     const detach = (): void => {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
     };
-    child = spawn(command, args, { stdio: 'inherit', env: options.env });
+    const extraFds = options.extraFds ?? [];
+    try {
+      child = spawn(command, args, { stdio: extraFds.length === 0 ? 'inherit' : ['inherit', 'inherit', 'inherit', ...extraFds], env: options.env });
+    } finally {
+      for (const fd of extraFds) closeSync(fd);
+    }
     for (const signal of early.splice(0)) child.kill(signal);
     child.once('error', (error: NodeJS.ErrnoException) => {
       detach();

@@ -11,7 +11,9 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { createProvider } from '../providers/registry.js';
 import type { CommandContext } from './context.js';
 import { readLocalCredentials } from './local-credentials.js';
-import { readStore, type StoreSnapshot } from './store-access.js';
+import type { StoreSnapshot } from './store-access.js';
+import type { CredentialKind } from '../credential-kind.js';
+import { deliverOtherKind, readStoreOfKind, type ApiKeyHelperChoice, type KindDelivery } from './kinds.js';
 
 export interface FetchSettings {
   readonly provider: ProviderChoice;
@@ -24,11 +26,15 @@ export interface FetchSettings {
    * file from an earlier run instead of failing: an init container can start while the store is down.
    */
   readonly keepExisting?: boolean;
+  /** `--kind`; undefined: detected from the secret. Only `oauth` writes the credentials file. */
+  readonly kind?: CredentialKind | undefined;
+  /** For kind api-key: the `apiKeyHelper` command to set (see commands/kinds.ts). */
+  readonly apiKeyHelper?: ApiKeyHelperChoice | undefined;
 }
 
 export type FetchOutcome = 'written' | 'unchanged' | 'kept-newer-local' | 'kept-existing';
 
-export async function fetchCredentials(settings: FetchSettings, context: CommandContext): Promise<FetchOutcome> {
+export async function fetchCredentials(settings: FetchSettings, context: CommandContext): Promise<FetchOutcome | KindDelivery> {
   const { logger } = context;
   const { config, reason } = settings.provider;
   logger.info({ provider: config.name, reason }, `using the ${config.name} provider`);
@@ -37,9 +43,12 @@ export async function fetchCredentials(settings: FetchSettings, context: Command
     logger.info({ location: provider.location }, 'reading credentials from the store');
     let snapshot: StoreSnapshot;
     try {
-      snapshot = await readStore(provider, context);
+      const read = await readStoreOfKind(provider, context, settings.kind);
+      if (read.secret.kind !== 'oauth') return await deliverOtherKind(read.secret, settings, context);
+      snapshot = { credentials: read.secret.credentials, version: read.version };
     } catch (error) {
-      if (settings.keepExisting === true && (await keepExistingFile(error, settings, context))) return 'kept-existing';
+      const oauthKind = settings.kind === undefined || settings.kind === 'oauth';
+      if (oauthKind && settings.keepExisting === true && (await keepExistingFile(error, settings, context))) return 'kept-existing';
       throw error;
     }
     const { credentials } = snapshot;

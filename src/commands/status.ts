@@ -24,9 +24,16 @@ export interface StatusReport {
   readonly problem?: string;
   readonly subscriptionType?: string | null;
   readonly scopes?: readonly string[] | null;
-  readonly expiresAt?: string;
+  readonly expiresAt?: string | null;
   readonly expiresInSeconds?: number;
   readonly hasRefreshToken?: boolean;
+  /** Set for the api-key and oauth-token kinds only (see commands/kinds.ts); oauth reports stay as they were. */
+  readonly kind?: 'api-key' | 'oauth-token';
+  /** When the key or token was last read from the store. */
+  readonly fetchedAt?: string;
+  readonly cacheAgeSeconds?: number;
+  /** api-key: whether settings.json names an apiKeyHelper. */
+  readonly helperConfigured?: boolean;
 }
 
 export function buildStatusReport(path: string, local: LocalCredentials, now: number, warnBeforeMs: number): StatusReport {
@@ -51,7 +58,11 @@ export function buildStatusReport(path: string, local: LocalCredentials, now: nu
 
 export function formatStatusText(report: StatusReport): string {
   const lines = [`${report.path}: ${report.state}`];
+  if (report.kind !== undefined) lines.push(`  kind: ${report.kind}`);
   if (report.problem) lines.push(`  problem: ${report.problem}`);
+  if (report.expiresAt === null) lines.push('  expires: unknown (the secret held a bare token)');
+  if (report.cacheAgeSeconds !== undefined) lines.push(`  cached key: fetched ${formatDuration(report.cacheAgeSeconds * 1000)} ago`);
+  if (report.helperConfigured !== undefined) lines.push(`  settings.json apiKeyHelper: ${report.helperConfigured ? 'set' : 'not set'}`);
   if (report.expiresAt !== undefined && report.expiresInSeconds !== undefined) {
     const left = report.expiresInSeconds * 1000;
     lines.push(`  expires: ${report.expiresAt} (${left > 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`);
