@@ -13,6 +13,7 @@
  */
 import { MAX_PAYLOAD_BYTES, parseCredentials, type Credentials } from './credentials.js';
 import { InvalidCredentialsError, UsageError } from './errors.js';
+import type { ProviderOptions } from './config.js';
 
 export const CREDENTIAL_KINDS = ['oauth', 'api-key', 'oauth-token'] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
@@ -287,15 +288,7 @@ export function shellQuote(word: string): string {
 }
 
 /** The store settings the helper needs to re-read the key: names and locations only, never a value. */
-export interface HelperStoreFlags {
-  readonly provider: string;
-  readonly secret?: string | undefined;
-  readonly region?: string | undefined;
-  readonly endpoint?: string | undefined;
-  readonly project?: string | undefined;
-  readonly vaultUrl?: string | undefined;
-  readonly caFile?: string | undefined;
-}
+export type HelperStoreFlags = Omit<ProviderOptions, 'provider'> & { readonly provider: string };
 
 const HELPER_FLAG_NAMES: ReadonlyArray<readonly [keyof HelperStoreFlags, string]> = [
   ['provider', '--provider'],

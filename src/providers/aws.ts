@@ -23,6 +23,7 @@ import {
   type ClaudeCredsError,
 } from '../errors.js';
 import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
+import { callSignal } from './call-signal.js';
 
 export const AWS_SDK_PACKAGE = '@aws-sdk/client-secrets-manager';
 
@@ -306,14 +307,6 @@ function requireSecret(value: string | undefined): string {
   return secret;
 }
 
-/** One signal for the whole provider call: the caller's, bounded by its time budget. */
-function callSignal(options: CallOptions | undefined): AbortSignal | undefined {
-  const signals: AbortSignal[] = [];
-  if (options?.signal) signals.push(options.signal);
-  if (options?.timeoutMs !== undefined) signals.push(AbortSignal.timeout(Math.max(1, options.timeoutMs)));
-  if (signals.length <= 1) return signals[0];
-  return AbortSignal.any(signals);
-}
 
 interface ErrorContext {
   readonly operation: AwsOperation;

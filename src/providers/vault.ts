@@ -35,6 +35,7 @@ import {
   describeCause,
 } from '../errors.js';
 import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
+import { callSignal } from './call-signal.js';
 
 export const DEFAULT_FIELD = 'credentials';
 export const DEFAULT_K8S_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -535,14 +536,6 @@ function encodeMount(mount: string): string {
   return mount.split('/').map(encodeURIComponent).join('/');
 }
 
-/** One signal for the whole provider call: the caller's, bounded by its time budget. */
-function callSignal(options: CallOptions | undefined): AbortSignal | undefined {
-  const signals: AbortSignal[] = [];
-  if (options?.signal) signals.push(options.signal);
-  if (options?.timeoutMs !== undefined) signals.push(AbortSignal.timeout(Math.max(1, options.timeoutMs)));
-  if (signals.length <= 1) return signals[0];
-  return AbortSignal.any(signals);
-}
 
 function isTransient(status: number): boolean {
   return status === 429 || status === 408 || status === 412 || status >= 500 || status === 0;

@@ -12,6 +12,7 @@ import type { ProviderConfig } from '../../src/providers/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore, type StoredSecret, type StoredVersion } from './versioned-store.js';
+import { header, readBody } from './http-util.js';
 
 export const FAKE_AWS_ACCOUNT = '000000000000';
 
@@ -386,16 +387,6 @@ function send(response: ServerResponse, status: number, body: Json, headers: Rec
   response.end(text);
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function parse(body: string): Json {
   if (body === '') return {};

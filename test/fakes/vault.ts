@@ -23,6 +23,7 @@ import type { ProviderConfig } from '../../src/providers/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
+import { header, readBody } from './http-util.js';
 
 export type VaultOperation = 'kv-read' | 'kv-write' | 'kubernetes-login' | 'approle-login';
 
@@ -399,16 +400,6 @@ function send(response: ServerResponse, status: number, body: Json): void {
   response.end(text);
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function parse(body: string): Json {
   if (body.trim() === '') return {};
