@@ -286,6 +286,52 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
   }, 30_000);
 });
 
+describe('proactive refresh over consecutive windows', () => {
+  const tempDir = useTempDir('claude-creds-windows-');
+
+  test('3 sidecars through two expiry windows: exactly one refresh in each, never a reused refresh token', async () => {
+    const oauth = await startFakeOAuthServer({ expiresInSeconds: 2.5 });
+    try {
+      const name = `windows-${(secretCounter += 1)}`;
+      const login = oauth.issueLogin({ expiresInMs: 1500 });
+      aws.store.addVersion(aws.storeKey(name), login.json);
+      const locals = Array.from({ length: 3 }, (_, i) => join(tempDir(), `w${i}`, '.credentials.json'));
+      for (const local of locals) {
+        const engine = new SyncEngine(
+          await createAwsProvider(aws.providerConfig(name)),
+          syncSettings(local, {
+            pullIntervalMs: 300,
+            refresh: {
+              beforeMs: 1000,
+              jitterMs: 200,
+              leaseMs: 10_000,
+              oauth: oauth.settings,
+              refresh: (token, call) => refreshOAuthTokens(token, oauth.settings, { now: Date.now, ...call }),
+            },
+          }),
+          testContext(),
+        );
+        engines.push(engine);
+        await engine.start();
+      }
+      // Window 1 is due ~0.5 s in; its token lives 2.5 s, so window 2 is due ~1.5 s after, window 3 ~1.5 s after that.
+      await waitFor(() => oauth.refreshCount() === 1, 3000, 'the first refresh');
+      const first = Date.now();
+      await waitFor(() => oauth.refreshCount() === 2, 3000, 'the second refresh');
+      const gap = Date.now() - first;
+      await sleep(400); // a duplicate in window 2 would show up now, well before window 3
+      expect(oauth.refreshCount()).toBe(2);
+      expect(oauth.requests.filter((request) => !request.accepted)).toEqual([]);
+      const latest = parseCredentials(Buffer.from(aws.store.current(aws.storeKey(name))?.value ?? ''));
+      await waitFor(() => locals.every((local) => expiresAtOf(readFileSync(local)) === latest.oauth.expiresAt), 1500, 'every worker on the second refresh');
+      console.log(`two windows, 3 sidecars: 2 refreshes ${gap} ms apart, 0 rejected token requests`);
+    } finally {
+      await Promise.all(engines.splice(0).map((engine) => engine.stop(1000)));
+      await oauth.close();
+    }
+  });
+});
+
 describe('expiry warnings', () => {
   const tempDir = useTempDir('claude-creds-warn-');
 
