@@ -10,18 +10,16 @@
  * resource `https://vault.azure.net`, which that check must refuse.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { ProviderConfig } from '../../src/providers/provider.js';
 import { FaultInjector, sleep } from './faults.js';
 import type { FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
+import { loopbackCertificate } from './loopback-certificate.js';
 
 export interface FakeAzureOptions {
   readonly faults?: FaultInjector;
@@ -100,26 +98,9 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Ru
   const afterWriteHooks: Array<() => void | Promise<void>> = [];
   const contentTypes = new Map<string, string | undefined>();
 
-  const pems = await generate([{ name: 'commonName', value: 'claude-creds fake Azure Key Vault' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 2, value: '*.vault.localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  const dir = await mkdtemp(join(tmpdir(), 'claude-creds-azure-'));
-  const caFile = join(dir, 'fake-azure-ca.pem');
-  await writeFile(caFile, pems.cert, { mode: 0o600 });
+  const certificate = await loopbackCertificate('Azure Key Vault', ['*.vault.localhost']);
+  const { dir, caFile } = certificate;
+  const pems = { private: certificate.key, cert: certificate.cert };
 
   let port = 0;
   const authorityBase = () => `https://127.0.0.1:${port}`;

@@ -12,18 +12,16 @@
  * Operation names for the FaultInjector: `kv-read`, `kv-write`, `kubernetes-login`, `approle-login`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { ProviderConfig } from '../../src/providers/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
 import { header, readBody } from './http-util.js';
+import { loopbackCertificate } from './loopback-certificate.js';
 
 export type VaultOperation = 'kv-read' | 'kv-write' | 'kubernetes-login' | 'approle-login';
 
@@ -124,20 +122,10 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Ru
 
   let server: Server;
   if (options.tls) {
-    const pems = await generate([{ name: 'commonName', value: 'claude-creds fake Vault' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-    dir = await mkdtemp(join(tmpdir(), 'claude-creds-vault-'));
-    caFile = join(dir, 'fake-vault-ca.pem');
-    await writeFile(caFile, pems.cert, { mode: 0o600 });
-    server = createHttpsServer({ key: pems.private, cert: pems.cert }, handler);
+    const certificate = await loopbackCertificate('Vault');
+    dir = certificate.dir;
+    caFile = certificate.caFile;
+    server = createHttpsServer({ key: certificate.key, cert: certificate.cert }, handler);
   } else {
     server = createHttpServer(handler);
   }

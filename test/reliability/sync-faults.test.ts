@@ -1,60 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
 import { parseCredentials } from '../../src/credentials.js';
 import { createAwsProvider } from '../../src/providers/aws.js';
-import { SyncEngine, type SyncSettings } from '../../src/sync/sync-engine.js';
+import { SyncEngine } from '../../src/sync/sync-engine.js';
 import { FAKE_AWS_ENV, startFakeAws, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
+import { HOUR, expiresAtOf, sleep, syncSettings, testContext, waitFor } from '../support/sync-harness.js';
 
 /**
  * Sync under store faults: write-back failures (and a restart while they last), and 20 sidecars on one
  * store with random refreshes, injected errors and latency, watched by readers for torn files.
  */
-const HOUR = 3600_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function context(): CommandContext {
-  return {
-    logger: pino({ level: 'silent' }),
-    retry: { deadlineMs: 4000, initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
-    now: Date.now,
-  };
-}
-
-function settings(localPath: string, pullIntervalMs: number): SyncSettings {
-  return {
-    localPath,
-    pullIntervalMs,
-    debounceMs: 50,
-    pollIntervalMs: 0,
-    accessOnly: false,
-    owner: undefined,
-    warnBeforeMs: [],
-    refresh: undefined,
-    holderId: `h-${Math.random().toString(36).slice(2, 8)}`,
-    leaseSettleMs: 300,
-  };
-}
-
-const expiresAtOf = (value: string | Uint8Array | undefined): number => {
-  if (value === undefined) return -1;
-  return parseCredentials(typeof value === 'string' ? value : Buffer.from(value)).oauth.expiresAt;
-};
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-  return Date.now() - started;
-}
-
 let aws: RunningFakeAws;
 const engines: SyncEngine[] = [];
 let counter = 0;
@@ -74,7 +33,7 @@ describe('sync under store faults', () => {
   const tempDir = useTempDir('claude-creds-sync-faults-');
 
   async function engineFor(name: string, local: string, pullIntervalMs: number): Promise<SyncEngine> {
-    const engine = new SyncEngine(await createAwsProvider(aws.providerConfig(name)), settings(local, pullIntervalMs), context());
+    const engine = new SyncEngine(await createAwsProvider(aws.providerConfig(name)), syncSettings(local, { pullIntervalMs }), testContext(4000));
     engines.push(engine);
     await engine.start();
     return engine;

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { CommandContext } from '../../src/commands/context.js';
 import { parseCredentials } from '../../src/credentials.js';
 import { refreshOAuthTokens } from '../../src/oauth/refresh-client.js';
 import { createAwsProvider } from '../../src/providers/aws.js';
@@ -18,46 +17,10 @@ import { startFakeOAuthServer, type FakeOAuthServer } from '../fakes/oauth-serve
 import { writeInPlace, writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
+import { HOUR, expiresAtOf as payloadExpiresAt, sleep, syncSettings, testContext, waitFor } from '../support/sync-harness.js';
 
-const HOUR = 3600_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function testContext(): CommandContext {
-  return {
-    logger: pino({ level: 'silent' }),
-    retry: { deadlineMs: 5000, initialDelayMs: 20, maxDelayMs: 200, multiplier: 2 },
-    now: Date.now,
-  };
-}
-
-function syncSettings(localPath: string, overrides: Partial<SyncSettings> = {}): SyncSettings {
-  return {
-    localPath,
-    pullIntervalMs: 60_000,
-    debounceMs: 50,
-    pollIntervalMs: 0,
-    accessOnly: false,
-    owner: undefined,
-    warnBeforeMs: [],
-    refresh: undefined,
-    holderId: `test-${Math.random().toString(36).slice(2, 8)}`,
-    leaseSettleMs: 300,
-    ...overrides,
-  };
-}
-
-/** Polls until `check` holds, returning the elapsed time; fails after `timeoutMs`. */
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-  return Date.now() - started;
-}
-
-const expiresAtOf = (value: string | Uint8Array | undefined): number =>
-  value === undefined ? -1 : parseCredentials(typeof value === 'string' ? value : Buffer.from(value), { requireRefreshToken: false }).oauth.expiresAt;
+// This file's copies include access-only ones, so expiries are read without requiring a refresh token.
+const expiresAtOf = (value: string | Uint8Array | undefined): number => payloadExpiresAt(value, false);
 
 let aws: RunningFakeAws;
 const engines: SyncEngine[] = [];
