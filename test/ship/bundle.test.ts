@@ -237,7 +237,7 @@ describe('npm pack', () => {
   test('gives a package with no dependencies whose claude-creds bin is the bundle, installable offline', () => {
     const work = mkdtempSync(join(tmpdir(), 'claude-creds-pack-'));
     try {
-      // prepack runs the build into dist/, as it does for `npm publish`.
+      // prepare runs the build into dist/, as it does for `npm publish`.
       const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
       expect(packed.status, packed.stderr).toBe(0);
       const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
