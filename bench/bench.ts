@@ -12,7 +12,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { createAwsProvider } from '../src/providers/aws.js';
+import { createAwsProvider } from '../src/providers/aws/index.js';
 import { SyncEngine } from '../src/sync/sync-engine.js';
 import { FAKE_AWS_ENV, startFakeAws } from '../test/fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../test/fakes/azure-key-vault.js';

@@ -32,12 +32,12 @@ const result = await build({
   entryPoints: {
     'claude-creds': 'src/entrypoint.ts',
     // Entries of their own so each provider (and its SDK) is a named file loaded on demand.
-    'providers/env': 'src/providers/env.ts',
-    'providers/file': 'src/providers/file.ts',
-    'providers/aws': 'src/providers/aws.ts',
-    'providers/gcp': 'src/providers/gcp.ts',
-    'providers/azure': 'src/providers/azure.ts',
-    'providers/vault': 'src/providers/vault.ts',
+    'providers/env': 'src/providers/env/index.ts',
+    'providers/file': 'src/providers/file/index.ts',
+    'providers/aws': 'src/providers/aws/index.ts',
+    'providers/gcp': 'src/providers/gcp/index.ts',
+    'providers/azure': 'src/providers/azure/index.ts',
+    'providers/vault': 'src/providers/vault/index.ts',
   },
   outdir,
   bundle: true,

@@ -7,8 +7,8 @@ import { homedir, hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { fetchCredentials } from './commands/fetch.js';
-import type { CommandContext } from './commands/context.js';
-import { readLocalCredentials } from './commands/local-credentials.js';
+import type { CommandContext } from './core/context.js';
+import { readLocalCredentials } from './io/local-credentials.js';
 import { pushCredentials } from './commands/push.js';
 import { STATUS_EXIT, buildStatusReport, formatStatusText } from './commands/status.js';
 import type { SyncCommandSettings } from './commands/sync.js';
@@ -21,13 +21,13 @@ import {
   type Owner,
   type ProviderChoice,
   type ProviderOptions,
-} from './config.js';
-import { formatDuration, parseDuration } from './duration.js';
-import { EXIT, UsageError, describeCause, isClaudeCredsError } from './errors.js';
-import { LOG_LEVELS, createLogger, type LogLevel } from './logger.js';
-import { runChild } from './process-runner.js';
+} from './core/config.js';
+import { formatDuration, parseDuration } from './core/duration.js';
+import { EXIT, UsageError, describeCause, isClaudeCredsError } from './core/errors.js';
+import { LOG_LEVELS, createLogger, type LogLevel } from './io/logger.js';
+import { runChild } from './io/process-runner.js';
 import { createProvider } from './providers/registry.js';
-import { DEFAULT_RETRY_POLICY } from './retry.js';
+import { DEFAULT_RETRY_POLICY } from './core/retry.js';
 import { resolve as resolvePath } from 'node:path';
 import {
   API_KEY_CACHE_NAME,
@@ -36,7 +36,7 @@ import {
   DEFAULT_RECALL_WINDOW_MS,
   parseKindOption,
   recallWindowFor,
-} from './credential-kind.js';
+} from './core/credential-kind.js';
 
 interface CommonOptions extends ProviderOptions {
   readonly out?: string;

@@ -7,12 +7,12 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { ProviderChoice } from '../config.js';
-import { API_KEY_SERVED_SUFFIX, decideApiKeyServe, parseApiKeyCache, type ApiKeyCacheRecord } from '../credential-kind.js';
-import { NotFoundError, describeCause } from '../errors.js';
+import type { ProviderChoice } from '../core/config.js';
+import { API_KEY_SERVED_SUFFIX, decideApiKeyServe, parseApiKeyCache, type ApiKeyCacheRecord } from '../core/credential-kind.js';
+import { NotFoundError, describeCause } from '../core/errors.js';
 import { readRegularFile } from '../io/local-file.js';
 import { createProvider } from '../providers/registry.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../core/context.js';
 import { readStoreOfKind, writeApiKeyCache } from './kinds.js';
 
 export interface ApiKeyHelperSettings {

@@ -3,16 +3,16 @@
  * An invalid payload never reaches the disk, and a local file that is newer than the store (the CLI
  * refreshed it since) is kept unless --force says otherwise.
  */
-import type { Owner, ProviderChoice } from '../config.js';
-import { assessExpiry, isNewer } from '../credentials.js';
-import { formatDuration } from '../duration.js';
-import { DeadlineExceededError, StoreUnavailableError } from '../errors.js';
+import type { Owner, ProviderChoice } from '../core/config.js';
+import { assessExpiry, isNewer } from '../core/credentials.js';
+import { formatDuration } from '../core/duration.js';
+import { DeadlineExceededError, StoreUnavailableError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createProvider } from '../providers/registry.js';
-import type { CommandContext } from './context.js';
-import { readLocalCredentials } from './local-credentials.js';
-import type { StoreSnapshot } from './store-access.js';
-import type { CredentialKind } from '../credential-kind.js';
+import type { CommandContext } from '../core/context.js';
+import { readLocalCredentials } from '../io/local-credentials.js';
+import type { StoreSnapshot } from '../store/store-access.js';
+import type { CredentialKind } from '../core/credential-kind.js';
 import { deliverOtherKind, readStoreOfKind, type ApiKeyHelperChoice, type KindDelivery } from './kinds.js';
 
 export interface FetchSettings {

@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, statSync, unlinkSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Owner, ProviderChoice } from '../config.js';
+import type { Owner, ProviderChoice } from '../core/config.js';
 import {
   API_KEY_CACHE_NAME,
   OAUTH_TOKEN_INFO_NAME,
@@ -22,15 +22,15 @@ import {
   type CredentialKind,
   type KindSecret,
   type OAuthTokenSecret,
-} from '../credential-kind.js';
-import { formatDuration } from '../duration.js';
-import { InvalidCredentialsError, NotFoundError, WriteError, describeCause } from '../errors.js';
+} from '../core/credential-kind.js';
+import { formatDuration } from '../core/duration.js';
+import { InvalidCredentialsError, NotFoundError, WriteError, describeCause } from '../core/errors.js';
 import { writeFileAtomic, type WriteResult } from '../io/atomic-write.js';
 import { readRegularFile } from '../io/local-file.js';
 import { writeApiKeyHelper } from '../io/settings-file.js';
-import type { Provider } from '../providers/provider.js';
-import { withRetry } from '../retry.js';
-import type { CommandContext } from './context.js';
+import type { Provider } from '../core/provider.js';
+import { withRetry } from '../core/retry.js';
+import type { CommandContext } from '../core/context.js';
 import type { StatusReport } from './status.js';
 
 /** Reads the secret under the shared retry policy and parses it as `kind`, or as the kind it shows. */

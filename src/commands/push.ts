@@ -2,13 +2,13 @@
  * push: the bootstrap after `claude login`: validate the local file and store it. Never replaces a
  * newer login in the store (unless --force), and re-decides when another writer wins a race.
  */
-import type { ProviderChoice } from '../config.js';
-import { isNewer, parseCredentials } from '../credentials.js';
-import { ConflictError, StaleWriteError } from '../errors.js';
+import type { ProviderChoice } from '../core/config.js';
+import { isNewer, parseCredentials } from '../core/credentials.js';
+import { ConflictError, StaleWriteError } from '../core/errors.js';
 import { readRegularFile } from '../io/local-file.js';
 import { createProvider } from '../providers/registry.js';
-import type { CommandContext } from './context.js';
-import { readStoreIfPresent, writeStore } from './store-access.js';
+import type { CommandContext } from '../core/context.js';
+import { readStoreIfPresent, writeStore } from '../store/store-access.js';
 
 export interface PushSettings {
   readonly provider: ProviderChoice;

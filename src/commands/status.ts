@@ -1,9 +1,9 @@
 /**
  * status: what the local credentials file holds, for people and for health probes. Never a token value.
  */
-import { assessExpiry, type ExpiryState } from '../credentials.js';
-import { formatDuration } from '../duration.js';
-import type { LocalCredentials } from './local-credentials.js';
+import { assessExpiry, type ExpiryState } from '../core/credentials.js';
+import { formatDuration } from '../core/duration.js';
+import type { LocalCredentials } from '../io/local-credentials.js';
 
 export type StatusState = ExpiryState | 'invalid' | 'missing';
 

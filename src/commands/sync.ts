@@ -2,12 +2,12 @@
  * The long-running side of claude-creds: `sidecar` (its own container) and `run --sync` (beside the
  * wrapped command in one process). Both start a SyncEngine and, when asked, the health endpoints.
  */
-import type { Owner, ProviderChoice } from '../config.js';
-import { describeCause } from '../errors.js';
+import type { Owner, ProviderChoice } from '../core/config.js';
+import { describeCause } from '../core/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
 import { SyncEngine, type ProactiveRefresh } from '../sync/sync-engine.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../core/context.js';
 
 export interface SyncCommandSettings {
   readonly provider: ProviderChoice;

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Owner } from '../config.js';
-import { WriteError, describeCause } from '../errors.js';
+import type { Owner } from '../core/config.js';
+import { WriteError, describeCause } from '../core/errors.js';
 
 export interface AtomicWriteOptions {
   readonly fileMode?: number;

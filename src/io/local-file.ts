@@ -4,8 +4,8 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { MAX_PAYLOAD_BYTES } from '../credentials.js';
-import { ConfigError, NotFoundError, PermissionDeniedError, describeCause } from '../errors.js';
+import { MAX_PAYLOAD_BYTES } from '../core/credentials.js';
+import { ConfigError, NotFoundError, PermissionDeniedError, describeCause } from '../core/errors.js';
 
 export async function readRegularFile(path: string): Promise<Buffer> {
   let handle;

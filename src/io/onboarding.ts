@@ -5,8 +5,8 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Owner } from '../config.js';
-import { WriteError, describeCause } from '../errors.js';
+import type { Owner } from '../core/config.js';
+import { WriteError, describeCause } from '../core/errors.js';
 import { ensureDirectory, isErrno } from './atomic-write.js';
 
 export async function seedOnboarding(path: string, owner: Owner | undefined): Promise<'created' | 'kept'> {

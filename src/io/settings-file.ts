@@ -4,8 +4,8 @@
  * A file that is not a JSON object is the user's to fix: it is refused, never replaced.
  */
 import { lstat } from 'node:fs/promises';
-import type { Owner } from '../config.js';
-import { ConfigError, NotFoundError } from '../errors.js';
+import type { Owner } from '../core/config.js';
+import { ConfigError, NotFoundError } from '../core/errors.js';
 import { writeFileAtomic, type WriteResult } from './atomic-write.js';
 import { readRegularFile } from './local-file.js';
 

@@ -9,14 +9,14 @@
  * Token values never reach an error message; the server's own words are reduced to its `error` code and a
  * short, scrubbed `error_description`.
  */
-import { INFERENCE_SCOPE, parseCredentials } from '../credentials.js';
+import { INFERENCE_SCOPE, parseCredentials } from '../core/credentials.js';
 import {
   InvalidCredentialsError,
   InvalidGrantError,
   OAuthResponseError,
   OAuthUnavailableError,
   describeCause,
-} from '../errors.js';
+} from '../core/errors.js';
 
 export interface OAuthSettings {
   readonly tokenUrl: string;

@@ -1,4 +1,4 @@
-import type { CallOptions } from './provider.js';
+import type { CallOptions } from '../core/provider.js';
 
 /** One signal for a whole provider call: the caller's, bounded by its time budget. */
 export function callSignal(options: CallOptions | undefined): AbortSignal | undefined {

@@ -2,16 +2,16 @@
  * Maps a provider name to its module, imported only when chosen so that start-up never pays for the
  * SDKs of providers that are not used.
  */
-import { DependencyError } from '../errors.js';
-import type { Provider, ProviderConfig, ProviderFactory, ProviderName } from './provider.js';
+import { DependencyError } from '../core/errors.js';
+import type { Provider, ProviderConfig, ProviderFactory, ProviderName } from '../core/provider.js';
 
 const loaders: Record<ProviderName, () => Promise<ProviderFactory>> = {
-  env: async () => (await import('./env.js')).createEnvProvider,
-  file: async () => (await import('./file.js')).createFileProvider,
-  aws: async () => (await import('./aws.js')).createAwsProvider,
-  gcp: async () => (await import('./gcp.js')).createGcpProvider,
-  azure: async () => (await import('./azure.js')).createAzureProvider,
-  vault: async () => (await import('./vault.js')).createVaultProvider,
+  env: async () => (await import('./env/index.js')).createEnvProvider,
+  file: async () => (await import('./file/index.js')).createFileProvider,
+  aws: async () => (await import('./aws/index.js')).createAwsProvider,
+  gcp: async () => (await import('./gcp/index.js')).createGcpProvider,
+  azure: async () => (await import('./azure/index.js')).createAzureProvider,
+  vault: async () => (await import('./vault/index.js')).createVaultProvider,
 };
 
 export async function createProvider(config: ProviderConfig): Promise<Provider> {

@@ -9,8 +9,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatDuration } from '../duration.js';
-import type { OperationRecord, SyncOperation, SyncStatus } from './sync-status.js';
+import { formatDuration } from '../core/duration.js';
+import type { OperationRecord, SyncOperation, SyncStatus } from '../core/sync-status.js';
 
 export interface HealthServerOptions {
   /** Defaults to all interfaces: probes come from the kubelet or the container runtime, not loopback. */

@@ -5,22 +5,22 @@
  * sidecars are settled by the store's compare-and-swap and the freshness rule.
  */
 import { dirname } from 'node:path';
-import type { CommandContext } from '../commands/context.js';
-import { readStoreIfPresent, writeStore, type StoreSnapshot } from '../commands/store-access.js';
-import type { Owner } from '../config.js';
-import { assessExpiry, isNewer, parseCredentials, type Credentials } from '../credentials.js';
-import { formatDuration } from '../duration.js';
-import { ConflictError, InvalidCredentialsError, InvalidGrantError, NotFoundError, describeCause } from '../errors.js';
+import type { CommandContext } from '../core/context.js';
+import { readStoreIfPresent, writeStore, type StoreSnapshot } from '../store/store-access.js';
+import type { Owner } from '../core/config.js';
+import { assessExpiry, isNewer, parseCredentials, type Credentials } from '../core/credentials.js';
+import { formatDuration } from '../core/duration.js';
+import { ConflictError, InvalidCredentialsError, InvalidGrantError, NotFoundError, describeCause } from '../core/errors.js';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
 import { readRegularFile } from '../io/local-file.js';
 import type { OAuthSettings, RefreshedTokens } from '../oauth/refresh-client.js';
 import { applyRefreshedTokens } from '../oauth/refresh-client.js';
-import type { Provider } from '../providers/provider.js';
-import { withRetry } from '../retry.js';
-import { withClaudeLocks } from './claude-lock.js';
-import { watchFile, type FileWatcher } from './file-watcher.js';
-import { decideSync, localCopyText, readLease, storeCopyText, withLease, type SideState } from './merge.js';
-import type { OperationRecord, SyncCounters, SyncOperation, SyncStatus } from './sync-status.js';
+import type { Provider } from '../core/provider.js';
+import { withRetry } from '../core/retry.js';
+import { withClaudeLocks } from '../io/claude-lock.js';
+import { watchFile, type FileWatcher } from '../io/file-watcher.js';
+import { decideSync, localCopyText, readLease, storeCopyText, withLease, type SideState } from '../core/merge.js';
+import type { OperationRecord, SyncCounters, SyncOperation, SyncStatus } from '../core/sync-status.js';
 
 export interface ProactiveRefresh {
   /** Refresh when less than this is left before expiry. */

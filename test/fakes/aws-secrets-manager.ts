@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProviderConfig } from '../../src/providers/provider.js';
+import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore, type StoredSecret, type StoredVersion } from './versioned-store.js';

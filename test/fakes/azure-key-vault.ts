@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ProviderConfig } from '../../src/providers/provider.js';
+import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep } from './faults.js';
 import type { FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import CRC32C from 'crc-32/crc32c.js';
-import type { ProviderConfig } from '../../src/providers/provider.js';
+import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep } from './faults.js';
 import type { FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';

@@ -1,4 +1,4 @@
-import type { ProviderConfig, ProviderName } from '../../src/providers/provider.js';
+import type { ProviderConfig, ProviderName } from '../../src/core/provider.js';
 import type { FaultInjector } from './faults.js';
 import type { VersionedStore } from './versioned-store.js';
 

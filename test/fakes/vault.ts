@@ -16,7 +16,7 @@ import { rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ProviderConfig } from '../../src/providers/provider.js';
+import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';

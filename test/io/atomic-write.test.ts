@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { WriteError } from '../../src/errors.js';
+import { WriteError } from '../../src/core/errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../../src/io/atomic-write.js';
 
 let dir: string;

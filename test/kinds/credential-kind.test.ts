@@ -7,8 +7,8 @@ import {
   parseSecret,
   recallWindowFor,
   shellQuote,
-} from '../../src/credential-kind.js';
-import { InvalidCredentialsError, UsageError } from '../../src/errors.js';
+} from '../../src/core/credential-kind.js';
+import { InvalidCredentialsError, UsageError } from '../../src/core/errors.js';
 import { mergeApiKeyHelper } from '../../src/io/settings-file.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { fakeApiKey, fakeSetupToken } from './support.js';

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
+import { parseCredentials } from '../../src/core/credentials.js';
 import {
   EXIT,
   InvalidCredentialsError,
   InvalidGrantError,
   OAuthResponseError,
   OAuthUnavailableError,
-} from '../../src/errors.js';
+} from '../../src/core/errors.js';
 import {
   DEFAULT_OAUTH_SETTINGS,
   applyRefreshedTokens,
   refreshOAuthTokens,
   type RefreshedTokens,
 } from '../../src/oauth/refresh-client.js';
-import { withRetry, type RetryPolicy } from '../../src/retry.js';
+import { withRetry, type RetryPolicy } from '../../src/core/retry.js';
 import type { FaultKind } from '../fakes/faults.js';
 import { startFakeOAuthServer, type FakeOAuthServer } from '../fakes/oauth-server.js';
 import { fakeToken, makeFakeCredentials } from '../support/fake-credentials.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
-import { createAwsProvider } from '../../src/providers/aws.js';
+import { parseCredentials } from '../../src/core/credentials.js';
+import { createAwsProvider } from '../../src/providers/aws/index.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
 import { FAKE_AWS_ENV, startFakeAws, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';

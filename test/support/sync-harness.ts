@@ -1,6 +1,6 @@
 import pino from 'pino';
-import type { CommandContext } from '../../src/commands/context.js';
-import { parseCredentials } from '../../src/credentials.js';
+import type { CommandContext } from '../../src/core/context.js';
+import { parseCredentials } from '../../src/core/credentials.js';
 import type { SyncSettings } from '../../src/sync/sync-engine.js';
 
 /** What in-process SyncEngine tests share: a silent context, test settings, and polling helpers. */

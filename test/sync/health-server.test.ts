@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { METRICS_CONTENT_TYPE, startHealthServer } from '../../src/sync/health-server.js';
 import type { HealthServer } from '../../src/sync/health-server.js';
-import type { SyncStatus } from '../../src/sync/sync-status.js';
+import type { SyncStatus } from '../../src/core/sync-status.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 const MINUTE = 60_000;

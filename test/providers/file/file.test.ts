@@ -3,11 +3,11 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { ConflictError, NotFoundError } from '../../src/errors.js';
-import { contentVersion, createFileProvider } from '../../src/providers/file.js';
-import type { ProviderConfig } from '../../src/providers/provider.js';
-import { makeFakeCredentials } from '../support/fake-credentials.js';
-import { useTempDir } from '../support/temp-dir.js';
+import { ConflictError, NotFoundError } from '../../../src/core/errors.js';
+import { contentVersion, createFileProvider } from '../../../src/providers/file/index.js';
+import type { ProviderConfig } from '../../../src/core/provider.js';
+import { makeFakeCredentials } from '../../support/fake-credentials.js';
+import { useTempDir } from '../../support/temp-dir.js';
 
 const config = (secret: string): ProviderConfig => ({
   name: 'file', secret, region: undefined, endpoint: undefined, project: undefined, vaultUrl: undefined, caFile: undefined, env: {},
@@ -59,7 +59,7 @@ describe('file provider', () => {
       makeFakeCredentials({ expiresAt: Date.now() + i * 1000, extraTopLevel: { padding: 'p'.repeat(4000 * (i + 1)) } }).json,
     );
     writeFileSync(path, documents[0] as string);
-    const reader = spawn(process.execPath, [fileURLToPath(new URL('../support/poll-reader.mjs', import.meta.url)), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const reader = spawn(process.execPath, [fileURLToPath(new URL('../../support/poll-reader.mjs', import.meta.url)), path], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     reader.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve) => reader.stdout.once('data', () => resolve()));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import CRC32C from 'crc-32/crc32c.js';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
+import { parseCredentials } from '../../../src/core/credentials.js';
 import {
   ConfigError,
   ConflictError,
@@ -17,16 +17,16 @@ import {
   PermissionDeniedError,
   ReadOnlyProviderError,
   StoreUnavailableError,
-} from '../../src/errors.js';
-import { createGcpProvider, GCP_SDK_PACKAGE } from '../../src/providers/gcp.js';
-import type { Provider, ProviderConfig } from '../../src/providers/provider.js';
-import { withRetry } from '../../src/retry.js';
-import type { RetryPolicy } from '../../src/retry.js';
-import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
-import type { RunningFakeGcp } from '../fakes/gcp-secret-manager.js';
-import type { FaultKind } from '../fakes/faults.js';
-import { makeFakeCredentials } from '../support/fake-credentials.js';
-import type { FakeCredentials } from '../support/fake-credentials.js';
+} from '../../../src/core/errors.js';
+import { createGcpProvider, GCP_SDK_PACKAGE } from '../../../src/providers/gcp/index.js';
+import type { Provider, ProviderConfig } from '../../../src/core/provider.js';
+import { withRetry } from '../../../src/core/retry.js';
+import type { RetryPolicy } from '../../../src/core/retry.js';
+import { startFakeGcp } from '../../fakes/gcp-secret-manager.js';
+import type { RunningFakeGcp } from '../../fakes/gcp-secret-manager.js';
+import type { FaultKind } from '../../fakes/faults.js';
+import { makeFakeCredentials } from '../../support/fake-credentials.js';
+import type { FakeCredentials } from '../../support/fake-credentials.js';
 
 const SHORT_POLICY: RetryPolicy = { deadlineMs: 5_000, initialDelayMs: 10, maxDelayMs: 50, multiplier: 2 };
 const CALL = { timeoutMs: 5_000 };
@@ -507,9 +507,9 @@ describe('gcp provider: no ambient credentials lookups', () => {
     const name = freshName();
     const creds = makeFakeCredentials();
     seed(name, makeFakeCredentials().json);
-    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
     const script = `
-      const { createGcpProvider } = await import(${JSON.stringify(join(root, 'src/providers/gcp.ts'))});
+      const { createGcpProvider } = await import(${JSON.stringify(join(root, 'src/providers/gcp/index.ts'))});
       const provider = await createGcpProvider(JSON.parse(process.env.GCP_TEST_CONFIG));
       const read = await provider.read({ timeoutMs: 5000 });
       const written = await provider.write({ payload: process.env.GCP_TEST_PAYLOAD, expectedVersion: read.version }, { timeoutMs: 5000 });

@@ -16,9 +16,9 @@ import {
   PermissionDeniedError,
   ReadOnlyProviderError,
   StoreUnavailableError,
-} from '../errors.js';
-import { commonJsExports } from '../commonjs-exports.js';
-import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
+} from '../../core/errors.js';
+import { commonJsExports } from '../../io/commonjs-exports.js';
+import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
 
 export const GCP_SDK_PACKAGE = '@google-cloud/secret-manager';
 // Only the v1 client: the package index also loads v1beta2 and the static protos (~20 ms more).

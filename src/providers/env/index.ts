@@ -2,9 +2,9 @@
  * Credentials from an environment variable: base64 of the file (CLAUDE_CREDENTIALS_B64, as the seeds
  * ship it) or the raw JSON (CLAUDE_CREDENTIALS_JSON), or the variable `--secret` names. Read-only.
  */
-import { DEFAULT_SECRET_VARIABLES } from '../config.js';
-import { NotFoundError, ReadOnlyProviderError } from '../errors.js';
-import type { Provider, ProviderConfig, StoredPayload } from './provider.js';
+import { DEFAULT_SECRET_VARIABLES } from '../../core/config.js';
+import { NotFoundError, ReadOnlyProviderError } from '../../core/errors.js';
+import type { Provider, ProviderConfig, StoredPayload } from '../../core/provider.js';
 
 export async function createEnvProvider(config: ProviderConfig): Promise<Provider> {
   const variable = config.secret ?? DEFAULT_SECRET_VARIABLES.find((name) => config.env[name] !== undefined);

@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.js';
-import type { RetryPolicy } from '../retry.js';
+import type { Logger } from '../io/logger.js';
+import type { RetryPolicy } from './retry.js';
 
 /** What every command gets from the CLI besides its own settings. */
 export interface CommandContext {

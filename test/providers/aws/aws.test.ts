@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
+import { parseCredentials } from '../../../src/core/credentials.js';
 import {
   ConfigError,
   ConflictError,
@@ -7,13 +7,13 @@ import {
   NotFoundError,
   PermissionDeniedError,
   StoreUnavailableError,
-} from '../../src/errors.js';
-import { createAwsProvider, safeDetail, versionIdFor } from '../../src/providers/aws.js';
-import type { Provider, ProviderConfig } from '../../src/providers/provider.js';
-import { withRetry, type RetryPolicy } from '../../src/retry.js';
-import { FAKE_AWS_ENV, startFakeAws, type AwsOperation, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
-import type { FaultKind } from '../fakes/faults.js';
-import { makeFakeCredentials, type FakeCredentials } from '../support/fake-credentials.js';
+} from '../../../src/core/errors.js';
+import { createAwsProvider, safeDetail, versionIdFor } from '../../../src/providers/aws/index.js';
+import type { Provider, ProviderConfig } from '../../../src/core/provider.js';
+import { withRetry, type RetryPolicy } from '../../../src/core/retry.js';
+import { FAKE_AWS_ENV, startFakeAws, type AwsOperation, type RunningFakeAws } from '../../fakes/aws-secrets-manager.js';
+import type { FaultKind } from '../../fakes/faults.js';
+import { makeFakeCredentials, type FakeCredentials } from '../../support/fake-credentials.js';
 
 const FAST: RetryPolicy = { deadlineMs: 5_000, initialDelayMs: 1, maxDelayMs: 5, multiplier: 2 };
 

@@ -3,7 +3,7 @@
  * Pure: the CLI hands in argv-derived options, `env` and the home directory; nothing here reads them.
  */
 import { ConfigError, UsageError } from './errors.js';
-import { PROVIDER_NAMES, type ProviderConfig, type ProviderName } from './providers/provider.js';
+import { PROVIDER_NAMES, type ProviderConfig, type ProviderName } from './provider.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 

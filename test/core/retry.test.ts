@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { DeadlineExceededError, PermissionDeniedError, StoreUnavailableError } from '../src/errors.js';
-import { backoffDelay, withRetry, type RetryPolicy } from '../src/retry.js';
+import { DeadlineExceededError, PermissionDeniedError, StoreUnavailableError } from '../../src/core/errors.js';
+import { backoffDelay, withRetry, type RetryPolicy } from '../../src/core/retry.js';
 
 const policy: RetryPolicy = { deadlineMs: 10_000, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
 

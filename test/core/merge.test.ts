@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
-import { LEASE_KEY, decideSync, localCopyText, readLease, storeCopyText, withLease, type SideState } from '../../src/sync/merge.js';
+import { parseCredentials } from '../../src/core/credentials.js';
+import { LEASE_KEY, decideSync, localCopyText, readLease, storeCopyText, withLease, type SideState } from '../../src/core/merge.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 
 const at = (expiresAt: number, extra: Parameters<typeof makeFakeCredentials>[0] = {}) => parseCredentials(makeFakeCredentials({ expiresAt, ...extra }).json);

@@ -3,7 +3,7 @@
  * documents combine. Freshness decides (later expiresAt wins); an invalid or blanked side never wins;
  * unknown keys of both sides survive; an access-only worker copy is never pushed.
  */
-import { isNewer, type Credentials } from '../credentials.js';
+import { isNewer, type Credentials } from './credentials.js';
 
 export type SideState =
   | { readonly kind: 'missing' }

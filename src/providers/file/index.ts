@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import { commonJsExports } from '../commonjs-exports.js';
-import { ConfigError, ConflictError, NotFoundError, StoreUnavailableError, WriteError, describeCause } from '../errors.js';
-import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
-import { readRegularFile } from '../io/local-file.js';
-import type { Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
+import { commonJsExports } from '../../io/commonjs-exports.js';
+import { ConfigError, ConflictError, NotFoundError, StoreUnavailableError, WriteError, describeCause } from '../../core/errors.js';
+import { ensureDirectory, writeFileAtomic } from '../../io/atomic-write.js';
+import { readRegularFile } from '../../io/local-file.js';
+import type { Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
 
 /** A version marker that changes whenever the content does. */
 export function contentVersion(content: Uint8Array | string): string {

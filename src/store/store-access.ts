@@ -2,11 +2,11 @@
  * Reading and writing the store under the shared retry policy, with parsing and logging in one place so
  * fetch, push and sync all behave the same way.
  */
-import { parseCredentials, type Credentials } from '../credentials.js';
-import { NotFoundError } from '../errors.js';
-import type { Provider, WriteOutcome } from '../providers/provider.js';
-import { withRetry } from '../retry.js';
-import type { CommandContext } from './context.js';
+import { parseCredentials, type Credentials } from '../core/credentials.js';
+import { NotFoundError } from '../core/errors.js';
+import type { Provider, WriteOutcome } from '../core/provider.js';
+import { withRetry } from '../core/retry.js';
+import type { CommandContext } from '../core/context.js';
 
 export interface StoreSnapshot {
   readonly credentials: Credentials;

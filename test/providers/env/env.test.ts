@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { NotFoundError, ReadOnlyProviderError } from '../../src/errors.js';
-import { createEnvProvider } from '../../src/providers/env.js';
-import type { ProviderConfig } from '../../src/providers/provider.js';
+import { NotFoundError, ReadOnlyProviderError } from '../../../src/core/errors.js';
+import { createEnvProvider } from '../../../src/providers/env/index.js';
+import type { ProviderConfig } from '../../../src/core/provider.js';
 
 const config = (secret: string | undefined, env: Record<string, string>): ProviderConfig => ({
   name: 'env', secret, region: undefined, endpoint: undefined, project: undefined, vaultUrl: undefined, caFile: undefined, env,

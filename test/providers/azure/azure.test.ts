@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CredentialUnavailableError } from '@azure/identity';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { parseCredentials } from '../../src/credentials.js';
+import { parseCredentials } from '../../../src/core/credentials.js';
 import {
   ConfigError,
   ConflictError,
@@ -15,17 +15,17 @@ import {
   NotFoundError,
   PermissionDeniedError,
   StoreUnavailableError,
-} from '../../src/errors.js';
-import { createAzureProvider, parseAzureSecretRef } from '../../src/providers/azure.js';
-import type { AzureProviderDeps } from '../../src/providers/azure.js';
-import type { Provider, ProviderConfig } from '../../src/providers/provider.js';
-import { withRetry } from '../../src/retry.js';
-import type { RetryPolicy } from '../../src/retry.js';
-import { startFakeAzure } from '../fakes/azure-key-vault.js';
-import type { RunningFakeAzure } from '../fakes/azure-key-vault.js';
-import type { FaultKind } from '../fakes/faults.js';
-import { makeFakeCredentials } from '../support/fake-credentials.js';
-import type { FakeCredentials } from '../support/fake-credentials.js';
+} from '../../../src/core/errors.js';
+import { createAzureProvider, parseAzureSecretRef } from '../../../src/providers/azure/index.js';
+import type { AzureProviderDeps } from '../../../src/providers/azure/index.js';
+import type { Provider, ProviderConfig } from '../../../src/core/provider.js';
+import { withRetry } from '../../../src/core/retry.js';
+import type { RetryPolicy } from '../../../src/core/retry.js';
+import { startFakeAzure } from '../../fakes/azure-key-vault.js';
+import type { RunningFakeAzure } from '../../fakes/azure-key-vault.js';
+import type { FaultKind } from '../../fakes/faults.js';
+import { makeFakeCredentials } from '../../support/fake-credentials.js';
+import type { FakeCredentials } from '../../support/fake-credentials.js';
 
 /** A credential standing in for DefaultAzureCredential in-process; records what the SDK asked for. */
 class RecordingCredential implements TokenCredential {
@@ -468,8 +468,8 @@ describe('azure provider: TLS trust and set-up', () => {
 });
 
 describe('azure provider: the real DefaultAzureCredential in a separate process', () => {
-  const azureModule = pathToFileURL(fileURLToPath(new URL('../../src/providers/azure.ts', import.meta.url))).href;
-  const guard = fileURLToPath(new URL('../support/loopback-guard.mjs', import.meta.url));
+  const azureModule = pathToFileURL(fileURLToPath(new URL('../../../src/providers/azure/index.ts', import.meta.url))).href;
+  const guard = fileURLToPath(new URL('../../support/loopback-guard.mjs', import.meta.url));
   // What a claude-creds process would do with cliArgs/cliEnv: build the provider from its environment, read, write.
   const script = `
     const { createAzureProvider } = await import(${JSON.stringify(azureModule)});
@@ -487,7 +487,7 @@ describe('azure provider: the real DefaultAzureCredential in a separate process'
   async function runChild(env: Record<string, string>, payload: string): Promise<Record<string, string>> {
     const config = { ...fake.providerConfig(SECRET), env: {} };
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', guard, '--input-type=module', '--eval', script], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
       env: {
         PATH: process.env.PATH ?? '',
         CLAUDE_CREDS_GUARD_LOG: process.env.CLAUDE_CREDS_GUARD_LOG ?? '',

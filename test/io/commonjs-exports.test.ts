@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { commonJsExports } from '../src/commonjs-exports.js';
+import { commonJsExports } from '../../src/io/commonjs-exports.js';
 
 describe('commonJsExports', () => {
   const lock = () => 'locked';

@@ -1,6 +1,6 @@
-import { parseCredentials, type Credentials } from '../credentials.js';
-import { InvalidCredentialsError, NotFoundError } from '../errors.js';
-import { readRegularFile } from '../io/local-file.js';
+import { parseCredentials, type Credentials } from '../core/credentials.js';
+import { InvalidCredentialsError, NotFoundError } from '../core/errors.js';
+import { readRegularFile } from './local-file.js';
 
 export type LocalCredentials =
   | { readonly state: 'missing' }

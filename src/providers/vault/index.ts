@@ -33,9 +33,9 @@ import {
   PermissionDeniedError,
   StoreUnavailableError,
   describeCause,
-} from '../errors.js';
-import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
-import { callSignal } from './call-signal.js';
+} from '../../core/errors.js';
+import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
+import { callSignal } from '../call-signal.js';
 
 export const DEFAULT_FIELD = 'credentials';
 export const DEFAULT_K8S_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';

@@ -6,7 +6,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { StoreUnavailableError, describeCause } from '../errors.js';
+import { StoreUnavailableError, describeCause } from '../core/errors.js';
 
 const STALE_MS = 10_000;
 const RETRIES = { retries: 40, factor: 1.2, minTimeout: 25, maxTimeout: 500, randomize: true };

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatDuration, parseDuration } from '../src/duration.js';
-import { UsageError } from '../src/errors.js';
+import { formatDuration, parseDuration } from '../../src/core/duration.js';
+import { UsageError } from '../../src/core/errors.js';
 
 describe('parseDuration', () => {
   test.each([

@@ -17,8 +17,8 @@ import {
   PermissionDeniedError,
   StoreUnavailableError,
   describeCause,
-} from '../errors.js';
-import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
+} from '../../core/errors.js';
+import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
 
 /** One version of a secret as the port returns it. */
 export interface KeyVaultSecretVersion {

@@ -2,22 +2,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { chooseProvider } from '../../src/config.js';
-import { parseCredentials } from '../../src/credentials.js';
+import { chooseProvider } from '../../../src/core/config.js';
+import { parseCredentials } from '../../../src/core/credentials.js';
 import {
   ConfigError,
   ConflictError,
   NotFoundError,
   PermissionDeniedError,
   StoreUnavailableError,
-} from '../../src/errors.js';
-import type { Provider, ProviderConfig } from '../../src/providers/provider.js';
-import { createVaultProvider, parseVaultSecret } from '../../src/providers/vault.js';
-import { withRetry, type RetryPolicy } from '../../src/retry.js';
-import type { FaultKind } from '../fakes/faults.js';
-import { startFakeVault, type FakeVaultOptions, type RunningFakeVault } from '../fakes/vault.js';
-import { makeFakeCredentials, type FakeCredentials } from '../support/fake-credentials.js';
-import { assertNoLeaks } from '../support/leak-check.js';
+} from '../../../src/core/errors.js';
+import type { Provider, ProviderConfig } from '../../../src/core/provider.js';
+import { createVaultProvider, parseVaultSecret } from '../../../src/providers/vault/index.js';
+import { withRetry, type RetryPolicy } from '../../../src/core/retry.js';
+import type { FaultKind } from '../../fakes/faults.js';
+import { startFakeVault, type FakeVaultOptions, type RunningFakeVault } from '../../fakes/vault.js';
+import { makeFakeCredentials, type FakeCredentials } from '../../support/fake-credentials.js';
+import { assertNoLeaks } from '../../support/leak-check.js';
 
 const FAST: RetryPolicy = { deadlineMs: 5_000, initialDelayMs: 1, maxDelayMs: 5, multiplier: 2 };
 const JWT = `eyJhbGciOiJSUzI1NiJ9.FAKE-K8S-SA-${'a1b2c3d4'.repeat(6)}.c2lnbmF0dXJlLWZha2U`;

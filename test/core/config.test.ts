@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables } from '../src/config.js';
-import { ConfigError, UsageError } from '../src/errors.js';
+import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables } from '../../src/core/config.js';
+import { ConfigError, UsageError } from '../../src/core/errors.js';
 
 describe('defaultCredentialsPath', () => {
   test.each([

@@ -21,9 +21,9 @@ import {
   PermissionDeniedError,
   StoreUnavailableError,
   type ClaudeCredsError,
-} from '../errors.js';
-import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from './provider.js';
-import { callSignal } from './call-signal.js';
+} from '../../core/errors.js';
+import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
+import { callSignal } from '../call-signal.js';
 
 export const AWS_SDK_PACKAGE = '@aws-sdk/client-secrets-manager';
 

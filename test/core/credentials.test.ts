@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { MAX_PAYLOAD_BYTES, assessExpiry, compareFreshness, isNewer, parseCredentials } from '../src/credentials.js';
-import { InvalidCredentialsError } from '../src/errors.js';
-import { makeFakeCredentials } from './support/fake-credentials.js';
-import { assertNoLeaks } from './support/leak-check.js';
+import { MAX_PAYLOAD_BYTES, assessExpiry, compareFreshness, isNewer, parseCredentials } from '../../src/core/credentials.js';
+import { InvalidCredentialsError } from '../../src/core/errors.js';
+import { makeFakeCredentials } from '../support/fake-credentials.js';
+import { assertNoLeaks } from '../support/leak-check.js';
 
 function oauth(fields: Record<string, unknown>): string {
   return JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-FAKE-x', refreshToken: 'sk-ant-ort01-FAKE-y', expiresAt: 1_900_000_000_000, ...fields } });
