@@ -1,4 +1,5 @@
-import type { Logger } from '../io/logger.js';
+// A type only: the core never loads the logger, the CLI hands one in.
+import type { Logger } from 'pino';
 import type { RetryPolicy } from './retry.js';
 
 /** What every command gets from the CLI besides its own settings. */

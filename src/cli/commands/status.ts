@@ -1,0 +1,52 @@
+/** `claude-creds status`: the health probe of the local file. Owns its flags, help text and examples. */
+import { Option, type Command } from 'commander';
+import { STATUS_EXIT, buildStatusReport, formatStatusText } from '../../commands/status.js';
+import { defaultCredentialsPath } from '../../core/config.js';
+import { parseKindOption } from '../../core/credential-kind.js';
+import { formatDuration, parseDuration } from '../../core/duration.js';
+import { readLocalCredentials } from '../../io/local-credentials.js';
+import { dryRunReport, kindNote } from '../dry-run.js';
+import { withKindOption, type KindFlagValues } from '../options/kind-options.js';
+import { withLogOptions, type LogFlagValues } from '../options/log-options.js';
+import type { CliRuntime } from '../runtime.js';
+
+const EXAMPLES = `
+Exit codes: 0 valid, 1 expiring within --warn-before, 2 expired, 3 invalid, 4 missing.
+
+Examples:
+  $ claude-creds status
+  $ claude-creds status --json --warn-before 30m`;
+
+type StatusFlagValues = LogFlagValues & KindFlagValues & { readonly out?: string; readonly json?: boolean; readonly warnBefore: string };
+
+export function addStatusCommand(program: Command, runtime: CliRuntime): void {
+  withKindOption(withLogOptions(program.command('status')), false)
+    .description('report on the local credentials file: present, valid, expiry (never a token)')
+    .addOption(new Option('-o, --out <path>', 'credentials file to inspect (default as for fetch)').env('CLAUDE_CREDS_OUT'))
+    .addOption(new Option('--json', 'print JSON'))
+    .addOption(new Option('--warn-before <duration>', 'report "expiring" when less than this is left').env('CLAUDE_CREDS_WARN_BEFORE').default('5m'))
+    .addHelpText('after', EXAMPLES)
+    .action((options: StatusFlagValues) =>
+      runtime.run(async () => {
+        const path = options.out ?? defaultCredentialsPath(runtime.env, runtime.homedir);
+        const warnBeforeMs = parseDuration(options.warnBefore, '--warn-before');
+        const kind = parseKindOption(options.kind);
+        if (options.dryRun) return dryRunReport(`report${kindNote(kind)} on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
+        const now = Date.now();
+        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readLocalCredentials(path), now, warnBeforeMs) : undefined;
+        if (report === undefined || (kind === undefined && report.state === 'missing')) {
+          // The other kinds leave their own records beside the (absent) credentials file; never a token.
+          const { apiKeyStatus, oauthTokenStatus } = await import('../../commands/kinds.js');
+          if (kind === 'api-key') report = await apiKeyStatus(path, now);
+          else if (kind === 'oauth-token') report = await oauthTokenStatus(path, now, warnBeforeMs);
+          else {
+            const others = [await apiKeyStatus(path, now), await oauthTokenStatus(path, now, warnBeforeMs)].filter((other) => other.present);
+            if (others.length === 1) report = others[0];
+          }
+        }
+        if (report === undefined) throw new Error('unreachable: no status report');
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
+        return STATUS_EXIT[report.state];
+      }),
+    );
+}

@@ -1,0 +1,89 @@
+/**
+ * Turns parsed flag values into the settings of the commands below the CLI: the provider choice, the
+ * local file, the sync and refresh settings. Everything that depends on argv or the environment is
+ * resolved here, so the commands receive plain values.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import type { FetchSettings } from '../commands/fetch.js';
+import type { OnboardingTarget } from '../commands/onboarding.js';
+import type { SyncCommandSettings } from '../commands/sync.js';
+import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner } from '../core/config.js';
+import { parseKindOption } from '../core/credential-kind.js';
+import { parseDuration } from '../core/duration.js';
+import { UsageError } from '../core/errors.js';
+import type { KindFlagValues } from './options/kind-options.js';
+import type { LocalFileFlagValues } from './options/local-file-options.js';
+import type { StoreFlagValues } from './options/provider-options.js';
+import type { SyncFlagValues } from './options/sync-options.js';
+import type { CliRuntime } from './runtime.js';
+
+export type FetchFlagValues = StoreFlagValues & LocalFileFlagValues & KindFlagValues;
+
+export function fetchSettingsFrom(options: FetchFlagValues, runtime: CliRuntime): FetchSettings {
+  return {
+    provider: chooseProvider(options, runtime.env),
+    out: options.out ?? defaultCredentialsPath(runtime.env, runtime.homedir),
+    owner: options.owner === undefined ? undefined : parseOwner(options.owner),
+    force: options.force === true,
+    keepExisting: options.keepExisting === true,
+    kind: parseKindOption(options.kind),
+    apiKeyHelper: { command: options.helperCommand === '' ? undefined : options.helperCommand, invocation: selfInvocation() },
+  };
+}
+
+export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues, runtime: CliRuntime): Promise<SyncCommandSettings> {
+  const base = fetchSettingsFrom(options, runtime);
+  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseDuration(options.refreshBefore, '--refresh-before');
+  if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
+    throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
+  }
+  let refresh: SyncCommandSettings['refresh'];
+  if (refreshBeforeMs !== undefined) {
+    const { DEFAULT_OAUTH_SETTINGS, refreshOAuthTokens } = await import('../oauth/refresh-client.js');
+    const oauth = {
+      ...DEFAULT_OAUTH_SETTINGS,
+      ...(options.oauthTokenUrl ? { tokenUrl: options.oauthTokenUrl } : {}),
+      ...(options.oauthClientId ? { clientId: options.oauthClientId } : {}),
+    };
+    refresh = {
+      beforeMs: refreshBeforeMs,
+      jitterMs: options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+      leaseMs: 60_000,
+      oauth,
+      refresh: (token, call) => refreshOAuthTokens(token, oauth, { now: Date.now, ...call }),
+    };
+  }
+  const port = options.healthPort === undefined ? undefined : Number(options.healthPort);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    throw new UsageError(`--health-port takes a port number, not "${options.healthPort}"`);
+  }
+  return {
+    ...base,
+    pullIntervalMs: parseDuration(options.pullInterval, '--pull-interval'),
+    pollIntervalMs: parseDuration(options.pollInterval, '--poll-interval'),
+    debounceMs: 150,
+    accessOnly: options.workerCopy === 'access-only',
+    warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
+    refresh,
+    holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    health: port === undefined ? undefined : { host: options.healthHost, port },
+    flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
+  };
+}
+
+/** `--seed-onboarding`: where `.claude.json` goes and who owns it; undefined when not asked. */
+export function onboardingFrom(options: LocalFileFlagValues, runtime: CliRuntime): OnboardingTarget | undefined {
+  if (!options.seedOnboarding) return undefined;
+  return { path: onboardingPath(runtime.env, runtime.homedir), owner: options.owner === undefined ? undefined : parseOwner(options.owner) };
+}
+
+/**
+ * How to run this claude-creds again, for the `apiKeyHelper` command line: node, its own flags (the dev
+ * entry needs `--import tsx`), and the absolute path of the entry script. Names and paths only.
+ */
+export function selfInvocation(): string[] {
+  const entry = process.argv[1];
+  return entry === undefined ? ['claude-creds'] : [process.execPath, ...process.execArgv, resolvePath(entry)];
+}
