@@ -13,6 +13,8 @@ import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner } fr
 import { parseKindOption } from '../core/credential-kind.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
+import { defaultJitterMs, refreshTimingProblem } from '../core/refresh-plan.js';
+import packageJson from '../../package.json' with { type: 'json' };
 import type { KindFlagValues } from './options/kind-options.js';
 import type { LocalFileFlagValues } from './options/local-file-options.js';
 import type { StoreFlagValues } from './options/provider-options.js';
@@ -35,6 +37,11 @@ export function fetchSettingsFrom(options: FetchFlagValues, runtime: CliRuntime)
 
 export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues, runtime: CliRuntime): Promise<SyncCommandSettings> {
   const base = fetchSettingsFrom(options, runtime);
+  if (base.provider.config.name === 'env') {
+    throw new UsageError(
+      'sidecar and run --sync write refreshed logins back to the store, and the env provider is read-only: use a store (file, aws, gcp, azure, vault, kubernetes), or plain `claude-creds -- COMMAND` without sync',
+    );
+  }
   const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseDuration(options.refreshBefore, '--refresh-before');
   if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
     throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
@@ -46,10 +53,16 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
       ...DEFAULT_OAUTH_SETTINGS,
       ...(options.oauthTokenUrl ? { tokenUrl: options.oauthTokenUrl } : {}),
       ...(options.oauthClientId ? { clientId: options.oauthClientId } : {}),
+      userAgent: `claude-creds/${packageJson.version}`,
     };
-    refresh = {
+    const timing = {
       beforeMs: refreshBeforeMs,
-      jitterMs: options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+      jitterMs: options.refreshJitter === undefined ? defaultJitterMs(refreshBeforeMs) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+    };
+    const problem = refreshTimingProblem(timing);
+    if (problem !== undefined) throw new UsageError(problem);
+    refresh = {
+      ...timing,
       leaseMs: 60_000,
       oauth,
       refresh: (token, call) => refreshOAuthTokens(token, oauth, { now: Date.now, ...call }),
@@ -66,11 +79,17 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
     debounceMs: 150,
     accessOnly: options.workerCopy === 'access-only',
     warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
+    loginWarnBeforeMs: parseDurationList(options.loginWarnBefore, '--login-warn-before'),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     health: port === undefined ? undefined : { host: options.healthHost, port },
     flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
   };
+}
+
+/** A comma list of durations (`7d,3d,1d`). */
+export function parseDurationList(text: string, flag: string): number[] {
+  return text.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, flag));
 }
 
 /** `--seed-onboarding`: where `.claude.json` goes and who owns it; undefined when not asked. */

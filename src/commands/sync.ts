@@ -3,7 +3,7 @@
  * wrapped command in one process). Both start a SyncEngine and, when asked, the health endpoints.
  */
 import type { Owner, ProviderChoice } from '../core/config.js';
-import { describeCause } from '../core/errors.js';
+import { ReadOnlyProviderError, describeCause } from '../core/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
 import { SyncEngine, type ProactiveRefresh } from '../sync/sync-engine.js';
@@ -18,6 +18,7 @@ export interface SyncCommandSettings {
   readonly debounceMs: number;
   readonly accessOnly: boolean;
   readonly warnBeforeMs: readonly number[];
+  readonly loginWarnBeforeMs: readonly number[];
   readonly refresh: ProactiveRefresh | undefined;
   readonly holderId: string;
   readonly health: { readonly host: string; readonly port: number } | undefined;
@@ -35,6 +36,10 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
   const { config, reason } = settings.provider;
   context.logger.info({ provider: config.name, reason }, `using the ${config.name} provider`);
   const provider = await createProvider(config);
+  if (provider.writes === 'none') {
+    await provider.close?.();
+    throw new ReadOnlyProviderError(`${provider.location} is read-only (${config.name}): sidecar and run --sync need a store they can write refreshed logins back to`);
+  }
   const engine = new SyncEngine(
     provider,
     {
@@ -45,6 +50,7 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
       accessOnly: settings.accessOnly,
       owner: settings.owner,
       warnBeforeMs: settings.warnBeforeMs,
+      loginWarnBeforeMs: settings.loginWarnBeforeMs,
       refresh: settings.refresh,
       holderId: settings.holderId,
       leaseSettleMs: 1500,

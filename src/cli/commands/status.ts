@@ -9,15 +9,17 @@ import { dryRunReport, kindNote } from '../dry-run.js';
 import { withKindOption, type KindFlagValues } from '../options/kind-options.js';
 import { withLogOptions, type LogFlagValues } from '../options/log-options.js';
 import type { CliRuntime } from '../runtime.js';
+import { parseDurationList } from '../settings.js';
 
 const EXAMPLES = `
-Exit codes: 0 valid, 1 expiring within --warn-before, 2 expired, 3 invalid, 4 missing.
+Exit codes: 0 valid, 1 expiring (the token within --warn-before, or the login itself within
+--login-warn-before), 2 expired, 3 invalid, 4 missing.
 
 Examples:
   $ claude-creds status
   $ claude-creds status --json --warn-before 30m`;
 
-type StatusFlagValues = LogFlagValues & KindFlagValues & { readonly out?: string; readonly json?: boolean; readonly warnBefore: string };
+type StatusFlagValues = LogFlagValues & KindFlagValues & { readonly out?: string; readonly json?: boolean; readonly warnBefore: string; readonly loginWarnBefore: string };
 
 export function addStatusCommand(program: Command, runtime: CliRuntime): void {
   withKindOption(withLogOptions(program.command('status')), false)
@@ -25,15 +27,17 @@ export function addStatusCommand(program: Command, runtime: CliRuntime): void {
     .addOption(new Option('-o, --out <path>', 'credentials file to inspect (default as for fetch)').env('CLAUDE_CREDS_OUT'))
     .addOption(new Option('--json', 'print JSON'))
     .addOption(new Option('--warn-before <duration>', 'report "expiring" when less than this is left').env('CLAUDE_CREDS_WARN_BEFORE').default('5m'))
+    .addOption(new Option('--login-warn-before <durations>', 'report "expiring" when the login itself ends within the largest of these').env('CLAUDE_CREDS_LOGIN_WARN_BEFORE').default('7d,3d,1d'))
     .addHelpText('after', EXAMPLES)
     .action((options: StatusFlagValues) =>
       runtime.run(async () => {
         const path = options.out ?? defaultCredentialsPath(runtime.env, runtime.homedir);
         const warnBeforeMs = parseDuration(options.warnBefore, '--warn-before');
         const kind = parseKindOption(options.kind);
+        const loginWarnBeforeMs = Math.max(0, ...parseDurationList(options.loginWarnBefore, '--login-warn-before'));
         if (options.dryRun) return dryRunReport(`report${kindNote(kind)} on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
         const now = Date.now();
-        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readLocalCredentials(path), now, warnBeforeMs) : undefined;
+        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readLocalCredentials(path), now, warnBeforeMs, loginWarnBeforeMs) : undefined;
         if (report === undefined || (kind === undefined && report.state === 'missing')) {
           // The other kinds leave their own records beside the (absent) credentials file; never a token.
           const { apiKeyStatus, oauthTokenStatus } = await import('../../commands/kinds.js');

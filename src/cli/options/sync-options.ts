@@ -12,6 +12,7 @@ export interface SyncFlagValues {
   readonly healthPort?: string;
   readonly healthHost: string;
   readonly warnBefore: string;
+  readonly loginWarnBefore: string;
   readonly flushTimeout: string;
 }
 
@@ -27,5 +28,6 @@ export function withSyncOptions(command: Command): Command {
     .addOption(new Option('--health-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port').env('CLAUDE_CREDS_HEALTH_PORT'))
     .addOption(new Option('--health-host <host>', 'address for the health endpoints').env('CLAUDE_CREDS_HEALTH_HOST').default('0.0.0.0'))
     .addOption(new Option('--warn-before <durations>', 'log a warning when the token has less than each of these left').env('CLAUDE_CREDS_WARN_BEFORE').default('1h,10m'))
+    .addOption(new Option('--login-warn-before <durations>', 'log a warning when the login itself (about 30 days after `claude login`) has less than each of these left').env('CLAUDE_CREDS_LOGIN_WARN_BEFORE').default('7d,3d,1d'))
     .addOption(new Option('--flush-timeout <duration>', 'on SIGTERM, time allowed to push what is newer locally').env('CLAUDE_CREDS_FLUSH_TIMEOUT').default('10s'));
 }
