@@ -59,6 +59,8 @@ export interface SeenKubernetesRequest {
   readonly query: string;
   /** Who the call authenticated as, or `anonymous`. Never the token. */
   readonly user: string;
+  /** Which service account token it carried: 1 for the first, 2 after one rotation...; 0 for anything else. */
+  readonly saToken: number;
   readonly status: number;
 }
 
@@ -76,8 +78,11 @@ export interface RunningFakeKubernetes extends RunningFake {
   readonly secrets: readonly string[];
   /** The service account token in the token file now. */
   currentToken(): string;
-  /** Write a new service account token to saDir/token and revoke the old one at once. */
-  rotateToken(): Promise<string>;
+  /**
+   * Write a new service account token to saDir/token. The old one is revoked at once (a client that
+   * caches it fails), or after `graceMs` as the kubelet's rotation leaves it valid until it expires.
+   */
+  rotateToken(options?: { graceMs?: number }): Promise<string>;
   /** A token for `user`; `grants` default everything. */
   issueToken(user: string, grants?: SecretGrants): string;
   /** A client certificate and key (PEM) for `user`, trusted by the server from now on. */
@@ -139,6 +144,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
   const versions = new Map<string, string>(); // stored version id -> resourceVersion
   let revision = 1000;
   let saToken = '';
+  const saGenerations = new Map<string, number>();
   let huge: { bytes: number; declareLength: boolean } | undefined;
   let hugeAnswer: RunningFakeKubernetes['hugeAnswer'];
 
@@ -147,9 +153,14 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     secrets.push(token);
     return token;
   };
-  async function rotateToken(): Promise<string> {
-    if (saToken !== '') tokens.delete(saToken);
+  async function rotateToken(rotation: { graceMs?: number } = {}): Promise<string> {
+    const old = saToken;
+    if (old !== '') {
+      if (rotation.graceMs === undefined) tokens.delete(old);
+      else setTimeout(() => tokens.delete(old), rotation.graceMs).unref();
+    }
     saToken = newToken('SA');
+    saGenerations.set(saToken, saGenerations.size + 1);
     tokens.set(saToken, serviceAccountUser);
     await writeFile(join(saDir, 'token'), saToken, { mode: 0o600 });
     return saToken;
@@ -247,7 +258,8 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     const name = match?.[2] === undefined ? undefined : decodeURIComponent(match[2]);
     const operation = match === null ? '' : name !== undefined && method === 'GET' ? 'get-secret' : name !== undefined && method === 'PUT' ? 'update-secret' : name === undefined && method === 'POST' ? 'create-secret' : '';
     const user = authenticate(request);
-    const seen = { operation, method, path: url.pathname, query: url.search, user: user ?? 'unauthenticated' };
+    const bearer = /^Bearer (.+)$/.exec(header(request, 'authorization') ?? '')?.[1];
+    const seen = { operation, method, path: url.pathname, query: url.search, user: user ?? 'unauthenticated', saToken: saGenerations.get(bearer ?? '') ?? 0 };
     const answer = (status: number, json: Json, extraHeaders: Record<string, string> = {}) => {
       requests.push({ ...seen, status });
       send(response, status, json, extraHeaders);
