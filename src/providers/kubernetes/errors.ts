@@ -13,6 +13,7 @@ import {
   StoreUnavailableError,
   describeCause,
 } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
 
 export type Verb = 'get' | 'update' | 'create';
 
@@ -130,7 +131,7 @@ export function transportError(error: unknown, c: CallContext): ClaudeCredsError
 export function scrub(text: string, secrets: readonly string[]): string {
   let clean = text;
   for (const secret of secrets) if (secret.length >= 4) clean = clean.split(secret).join('[redacted]');
-  return clean
+  const bounded = clean
     .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted]')
     .replace(/sk-ant-[A-Za-z0-9_-]+/g, '[redacted]')
     .replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, '[redacted]')
@@ -138,4 +139,5 @@ export function scrub(text: string, secrets: readonly string[]): string {
     .replace(/\{.*\}/g, '[redacted]')
     .replace(/\s+/g, ' ')
     .slice(0, 400);
+  return printable(bounded);
 }

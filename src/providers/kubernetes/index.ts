@@ -19,6 +19,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { ConfigError, ConflictError, NotFoundError, type ClaudeCredsError } from '../../core/errors.js';
 import type { CallOptions, Provider, ProviderConfig, StoredPayload, WriteOutcome, WriteRequest } from '../../core/provider.js';
+import { printable } from '../../core/printable.js';
 import { callSignal } from '../call-signal.js';
 import { createApiClient, type ApiClient, type ApiResponse } from './client.js';
 import { MANAGED_BY_LABEL, MANAGER, describeConnectionSource, parseSecretRef, resolveConnection } from './config.js';
@@ -133,7 +134,7 @@ export async function createKubernetesProvider(config: ProviderConfig, deps: Kub
 
   function missingKey(s: Session, secret: SecretObject): NotFoundError {
     const keys = Object.keys(secret.data ?? {});
-    const has = keys.length === 0 ? 'it has no keys' : `its keys: ${keys.slice(0, 20).join(', ')}`;
+    const has = keys.length === 0 ? 'it has no keys' : `its keys: ${printable(keys.slice(0, 20).join(', '))}`;
     return new NotFoundError(
       `${where(s)} has no key "${ref.key}" (${has}); store the credentials under "${ref.key}" or name the key with --secret ${s.namespace}/${ref.name}#KEY`,
     );
