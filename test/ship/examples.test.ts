@@ -373,6 +373,15 @@ describe('the Kubernetes Secret store manifest', () => {
     expect(creates).toEqual(['claude-creds-push']);
   });
 
+  test('the README\'s RBAC block is the manifest\'s Roles and RoleBindings, object for object', () => {
+    const blocks = readmeBlocks('yaml').filter((block) => /kind: Role\b/.test(block));
+    expect(blocks).toHaveLength(1);
+    const fromReadme = parseAllDocuments(blocks[0] as string).map((document) => document.toJS() as JsonObject);
+    const fromManifest = documents().filter((document) => document.kind === 'Role' || document.kind === 'RoleBinding');
+    expect(fromManifest).toHaveLength(4);
+    expect(fromReadme).toEqual(fromManifest);
+  });
+
   test('only the claude-creds container holds an API token: the pod automounts none, the worker mounts neither it nor the Secret', () => {
     const deployment = ofKind('Deployment')[0] as JsonObject;
     const pod = ((deployment.spec as JsonObject).template as JsonObject).spec as JsonObject;
