@@ -12,6 +12,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -131,6 +132,12 @@ const cloudCases: Array<{
   { name: 'azure', start: () => startFakeAzure() },
   // Vault keeps KV data, an object: the credentials live in its `credentials` field.
   { name: 'vault', start: () => startFakeVault(), payloadOf: (stored: string) => (JSON.parse(stored) as { credentials: string }).credentials },
+  // The fake stores the Secret object: the credentials are the base64 of its credentials.json key.
+  {
+    name: 'kubernetes',
+    start: () => startFakeKubernetes(),
+    payloadOf: (stored: string) => Buffer.from((JSON.parse(stored) as { data: Record<string, string> }).data['credentials.json'] ?? '', 'base64').toString('utf8'),
+  },
 ];
 
 describe.each(cloudCases)('the bundle with the $name provider against its local fake', ({ start, payloadOf = (stored: string) => stored }) => {
@@ -176,6 +183,14 @@ describe('code splitting', () => {
     const closure = staticClosure(build.meta, [outputPath(`providers/${name}.mjs`)], true);
     const sdk = { aws: '@aws-sdk/client-secrets-manager', gcp: '@google-cloud/secret-manager', azure: '@azure/keyvault-secrets' }[name] as string;
     expect(inputsOf(build.meta, closure).some((input) => input.includes(`node_modules/${sdk}/`))).toBe(true);
+  });
+
+  test('the kubernetes provider loads the YAML parser only on the kubeconfig path: in a pod it is never read', () => {
+    const onLoad = inputsOf(build.meta, staticClosure(build.meta, [outputPath('providers/kubernetes.mjs')]));
+    const ever = inputsOf(build.meta, staticClosure(build.meta, [outputPath('providers/kubernetes.mjs')], true));
+    expect(onLoad.some((input) => input.includes('src/providers/kubernetes/client.ts'))).toBe(true);
+    expect(onLoad.filter((input) => input.includes('node_modules/'))).toEqual([]);
+    expect(ever.some((input) => input.includes('node_modules/yaml/'))).toBe(true);
   });
 
   test('without the files only cloud providers need, fetch --provider env still works and aws is exit 69', async () => {
