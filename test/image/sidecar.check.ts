@@ -17,6 +17,8 @@ const GUARD_DIR = join(import.meta.dirname, '..', 'support');
 const resources = new Resources();
 const sidecarForm = readmeForms().find((item) => item.name === 'sidecar') as Form;
 const figures: Record<string, number> = {};
+/** From `podman run -d` to the login in the volume: the sidecar's first pull, a locked write. */
+let firstPullMs: number | undefined;
 
 /** A port nothing listens on right now (the sidecar's health port with --network host). */
 function freePort(): Promise<number> {
@@ -96,9 +98,6 @@ describe('the README\'s sidecar line, against the AWS fake on the host\'s loopba
   afterAll(async () => {
     await fake?.close();
   });
-
-  /** From `podman run -d` to the login in the volume: the sidecar's first pull, a locked write. */
-  let firstPullMs: number | undefined;
 
   test('fetches, is healthy, pushes what a second container\'s CLI refreshed on the shared volume, and stops with 0 in under 2 s', async () => {
     const secret = sidecarForm.words[sidecarForm.words.indexOf('--secret') + 1] as string;
