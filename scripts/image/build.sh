@@ -24,6 +24,7 @@ BASE="docker.io/library/node:$NODE_MAJOR-bookworm-slim"
 # Changing how the stand-in is made changes this, and so replaces an older stand-in.
 RECIPE=3
 
+begun=$SECONDS
 [ "$(id -u)" = 0 ] || die "run as root (debootstrap, chroot and rootful Podman need it)"
 grep -q 'bookworm' /etc/os-release || say "warning: not Debian bookworm; the stand-in base is bookworm all the same"
 
@@ -36,6 +37,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   # No recommends: crun (fails on this sandbox's cgroups), slirp4netns, fuse-overlayfs, buildah are not needed.
   apt-get install -y -qq --no-install-recommends podman runc debootstrap netavark aardvark-dns >/dev/null
+  say "installed in $((SECONDS - begun)) s"
 fi
 podman_conf
 
@@ -95,6 +97,7 @@ EOF
   mv "$base_tar.tmp" "$base_tar"
   rm -rf "$work"
   trap - EXIT
+  say "Debian base made and cached at $((SECONDS - begun)) s"
 fi
 
 # --- the stand-in base image ---------------------------------------------------------------------------
@@ -123,6 +126,7 @@ elif [ "$current" != "$recipe" ]; then
     - "$BASE" >/dev/null
   rm -rf "$work"
   trap - EXIT
+  say "stand-in imported at $((SECONDS - begun)) s"
 fi
 
 # --- the image -----------------------------------------------------------------------------------------
@@ -139,10 +143,9 @@ podman build --pull=never --network host --format docker \
   --build-arg "NODE_VERSION=$NODE_MAJOR" --build-arg "VERSION=$VERSION" \
   ${CLAUDE_CREDS_IMAGE_BUILD_ARGS:-} \
   -t "$TAG" . >"$IMAGE_CACHE/build.log" 2>&1 || { tail -40 "$IMAGE_CACHE/build.log" >&2; die "podman build failed (log: $IMAGE_CACHE/build.log)"; }
-say "built $TAG in $((SECONDS - started)) s"
-# What this build replaced (the old image, the old build stage's last step) is of no further use;
-# the store is ours alone (lib.sh), and the layers the next build reuses have children, so they stay.
+say "built $TAG in $((SECONDS - started)) s (all of build.sh: $((SECONDS - begun)) s)"
+# The image this build replaced is of no further use. (No `image prune`: the build stage's untagged
+# intermediate images are the layer cache that makes the next build take seconds.)
 if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$TAG")" ]; then
   podman rmi "$previous" >/dev/null 2>&1 || true
 fi
-podman image prune -f >/dev/null
