@@ -192,7 +192,7 @@ function shellInvocations(where: string, text: string): Invocation[] {
           if (word === '-e' || word === '--env') {
             const value = rest[(i += 1)] ?? '';
             env[value.split('=')[0] as string] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : 'example-passed-through';
-          } else if (['-v', '--volume', '--user', '-u', '--name', '--network'].includes(word)) {
+          } else if (['-v', '--volume', '--user', '-u', '--name', '--network', '-p', '--publish', '--entrypoint'].includes(word)) {
             i += 1;
           } else if (!word.startsWith('-')) {
             found.push({ where: `${where}: ${line}`, args: rest.slice(i + 1), env });
