@@ -47,6 +47,8 @@ export interface SyncMeta {
   readonly writtenAt: number | undefined;
   /** Which claude-creds wrote it (a sidecar's holder id), so a reader can tell its own writes apart. */
   readonly writer: string | undefined;
+  /** The generation the written login was refreshed from: two writes with the same parent are siblings. */
+  readonly parent?: number | undefined;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -58,10 +60,12 @@ export function readSyncMeta(credentials: Pick<Credentials, 'document'>): SyncMe
   const generation = meta?.generation;
   const writtenAt = meta?.writtenAt;
   const writer = meta?.writer;
+  const parent = meta?.parent;
   return {
     generation: typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? generation : 0,
     writtenAt: typeof writtenAt === 'number' && Number.isFinite(writtenAt) ? writtenAt : undefined,
     writer: typeof writer === 'string' ? writer : undefined,
+    parent: typeof parent === 'number' && Number.isSafeInteger(parent) && parent >= 0 ? parent : undefined,
   };
 }
 

@@ -41,8 +41,11 @@ export function decideSync(local: SideState, store: SideState, now: number): Syn
   const storeLogin = store.kind === 'valid' ? store.credentials : undefined;
   const localFull = localLogin !== undefined && hasRefreshToken(localLogin) ? localLogin : undefined;
   if (localFull !== undefined && (storeLogin === undefined || mayReplace(localFull, storeLogin, now))) return 'push';
-  if (storeLogin !== undefined && (localLogin === undefined || localLogin.oauth.accessToken !== storeLogin.oauth.accessToken)) return 'pull';
-  return 'in-sync';
+  if (storeLogin === undefined) return 'in-sync';
+  if (localLogin === undefined) return 'pull';
+  if (localLogin.oauth.accessToken === storeLogin.oauth.accessToken) return 'in-sync';
+  // An access-only copy newer than the store is kept for its life: pulling would only hand the worker an older token.
+  return mayReplace(localLogin, storeLogin, now) ? 'in-sync' : 'pull';
 }
 
 type Json = Record<string, unknown>;
@@ -134,6 +137,7 @@ function metaRecord(meta: SyncMeta): Json {
     generation: meta.generation,
     ...(meta.writtenAt === undefined ? {} : { writtenAt: meta.writtenAt }),
     ...(meta.writer === undefined ? {} : { writer: meta.writer }),
+    ...(meta.parent === undefined ? {} : { parent: meta.parent }),
   };
 }
 

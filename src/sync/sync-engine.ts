@@ -12,7 +12,7 @@ import { ClockOffset } from '../core/clock-offset.js';
 import type { Credentials } from '../core/credentials.js';
 import { parseCredentials } from '../core/credentials.js';
 import { ConflictError, NotFoundError, describeCause } from '../core/errors.js';
-import { compareLogins, isRefreshOf } from '../core/freshness.js';
+import { compareLogins, isFromClockAhead, isRefreshOf } from '../core/freshness.js';
 import { decideSync, localCopyText, storeCopyText } from '../core/merge.js';
 import type { Provider } from '../core/provider.js';
 import { inCliWindow, inRefreshZone } from '../core/refresh-plan.js';
@@ -228,20 +228,23 @@ export class SyncEngine {
    */
   async push(local: Credentials, trigger: string, options: StoreCallOptions = {}): Promise<void> {
     let store = this.known;
+    // The generation this login descends from: what the local file was given (or the store's, at first sight).
+    const base = this.delivered?.generation ?? generationOf(store);
     for (let round = 1; round <= MAX_CONFLICT_ROUNDS; round += 1) {
       const storeLogin = store.kind === 'valid' ? store.credentials : undefined;
       if (storeLogin !== undefined && storeLogin.oauth.refreshToken === local.oauth.refreshToken) return;
-      if (storeLogin !== undefined && compareLogins(storeLogin, local) === 'newer') {
-        await this.pull(storeLogin, generationOf(store), `${trigger}: the store holds a newer login`);
+      if (store.kind === 'valid' && !this.mayPushOver(local, store, base)) {
+        await this.pull(store, `${trigger}: the store holds a newer login`);
         return;
       }
       const generation = generationOf(store) + 1;
-      const text = storeCopyText(local, storeLogin, { generation, writtenAt: this.now() - this.clock.leadMs, writer: this.settings.holderId }, { clockOffsetMs: this.clock.leadMs });
+      const meta = { generation, writtenAt: this.now() - this.clock.leadMs, writer: this.settings.holderId, parent: base };
+      const text = storeCopyText(local, storeLogin, meta, { clockOffsetMs: this.clock.leadMs });
       try {
         this.journal.counters.storeCalls += 1;
         const outcome = await writeStoreText(this.provider, text, store.kind === 'missing' ? undefined : store.version, this.context, { signal: this.abort.signal, ...options });
         const stored = parseCredentials(text);
-        this.known = { kind: 'valid', version: outcome.version, credentials: stored, meta: { generation, writtenAt: undefined, writer: this.settings.holderId } };
+        this.known = { kind: 'valid', version: outcome.version, credentials: stored, meta };
         const pending = this.delivered?.unpushed === local ? this.delivered : undefined;
         this.delivered =
           pending === undefined
@@ -262,6 +265,21 @@ export class SyncEngine {
     throw new ConflictError(`the store kept changing during ${MAX_CONFLICT_ROUNDS} push attempts; will try again`);
   }
 
+  /**
+   * May `local`, a refresh of the store's generation `base`, replace what the store holds now? Yes over the
+   * same generation (a lease claim, or nothing new); past it, when ours expires later; never over a newer
+   * login.
+   */
+  mayPushOver(local: Credentials, store: Extract<StoreView, { kind: 'valid' }>, base: number): boolean {
+    const order = compareLogins(store.credentials, local);
+    if (order === 'newer') return false;
+    if (compareLogins(local, store.credentials) === 'newer') return true;
+    if (store.meta.generation <= base) return true;
+    // The store moved on along another branch (a sibling refresh, possible only where the token endpoint
+    // accepts a refresh token twice): both logins may be live, and the later expiry (in this clock) wins.
+    return local.oauth.expiresAt > this.localExpiry(store.credentials) && !isFromClockAhead(local, this.now());
+  }
+
   // --- the local file ---------------------------------------------------------------------------
 
   /**
@@ -269,7 +287,9 @@ export class SyncEngine {
    * Under the locks the file is read again: a login the CLI refreshed meanwhile is pushed instead of
    * being overwritten. Returns whether the file was written.
    */
-  async pull(store: Credentials, generation: number, trigger: string): Promise<boolean> {
+  async pull(view: Extract<StoreView, { kind: 'valid' }>, trigger: string): Promise<boolean> {
+    const store = view.credentials;
+    const generation = view.meta.generation;
     if (this.rejected !== undefined && store.oauth.refreshToken === this.rejected.refreshToken) return false;
     let refreshedMeanwhile: Credentials | undefined;
     await this.file.prepareDirectory();
@@ -278,7 +298,7 @@ export class SyncEngine {
       async () => {
         const result = await this.file.update((current) => {
           const currentLogin = credentialsOf(current);
-          if (isFullCopy(current) && this.delivered !== undefined && isRefreshOf(current.credentials, this.delivered.credentials)) {
+          if (isFullCopy(current) && this.delivered !== undefined && isRefreshOf(current.credentials, this.delivered.credentials) && this.mayPushOver(current.credentials, view, this.delivered.generation)) {
             refreshedMeanwhile = current.credentials;
             return undefined;
           }
@@ -342,11 +362,11 @@ export class SyncEngine {
     const generation = store.meta.generation;
     if (local.kind === 'invalid') {
       if (local.wiped && this.holdsStoreLogin(storeLogin)) return this.noteRejected(storeLogin);
-      await this.pull(storeLogin, generation, `${trigger}: the local file is ${local.wiped ? 'wiped' : 'invalid'}`);
+      await this.pull(store, `${trigger}: the local file is ${local.wiped ? 'wiped' : 'invalid'}`);
       return;
     }
     if (local.kind === 'missing') {
-      await this.pull(storeLogin, generation, trigger);
+      await this.pull(store, trigger);
       return;
     }
     const login = local.credentials;
@@ -362,20 +382,20 @@ export class SyncEngine {
     }
     if (delivered !== undefined && isFullCopy(local) && isRefreshOf(login, delivered.credentials)) {
       // The CLI refreshed what it was given: the live refresh token is in the local file now.
-      if (generation <= delivered.generation || compareLogins(login, storeLogin) === 'newer') await this.push(login, 'the Claude CLI refreshed');
-      else await this.pull(storeLogin, generation, `${trigger}: the store moved on`);
+      if (this.mayPushOver(login, store, delivered.generation)) await this.push(login, 'the Claude CLI refreshed');
+      else await this.pull(store, `${trigger}: the store moved on`);
       return;
     }
     if (delivered !== undefined && login.oauth.accessToken === delivered.credentials.oauth.accessToken) {
       // Still what we delivered: the store is ahead of it, or the copy's form must change (refresh token in or out).
-      await this.pull(storeLogin, generation, trigger);
+      await this.pull(store, trigger);
       return;
     }
     // No provenance (a file this engine did not write): store order cannot decide, the login ends and clocks do.
     const storeAsLocal = { ...storeLogin, oauth: { ...storeLogin.oauth, expiresAt: this.localExpiry(storeLogin) } };
     const direction = decideSync(local, { kind: 'valid', credentials: storeAsLocal }, this.now());
     if (direction === 'push') await this.push(login, `${trigger}: the local file is newer`);
-    else await this.pull(storeLogin, generation, trigger);
+    else await this.pull(store, trigger);
   }
 
   /** Whether the copy of the same login should now carry its refresh token or not (zone entered or left). */

@@ -145,6 +145,12 @@ describe('/status', () => {
       localExpiresAt: '2025-06-01T13:30:00.000Z',
       storeExpiresAt: '2025-06-01T13:30:00.000Z',
       secondsUntilExpiry: 5400,
+      notReadyReason: null,
+      loginEndsAt: null,
+      storeDocument: null,
+      storeGeneration: null,
+      localCopy: null,
+      clockLeadSeconds: null,
       last: {
         pull: { at: '2025-06-01T11:55:00.000Z', ok: true, detail: 'pulled version 7' },
         push: { at: '2025-06-01T11:56:00.000Z', ok: false, detail: 'store already newer' },
@@ -192,6 +198,12 @@ describe('/status', () => {
         'secondsUntilExpiry',
         'startedAt',
         'storeExpiresAt',
+        'notReadyReason',
+        'loginEndsAt',
+        'storeDocument',
+        'storeGeneration',
+        'localCopy',
+        'clockLeadSeconds',
       ].sort(),
     );
   });
@@ -214,6 +226,8 @@ describe('/metrics', () => {
       'claude_creds_store_calls_total',
       'claude_creds_failures_total',
       'claude_creds_ready',
+      'claude_creds_login_expiry_timestamp_seconds',
+      'claude_creds_store_document_invalid',
       'claude_creds_seconds_until_expiry',
       'claude_creds_last_success_timestamp_seconds',
     ]);
