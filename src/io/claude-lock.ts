@@ -92,9 +92,10 @@ export async function withClaudeLocks<T>(configDir: string, task: () => Promise<
 export async function withStorageWriteLock<T>(configDir: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const paths = await claudeLockPaths(configDir);
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_WAIT_MS);
-  for (;;) {
+  let release: (() => Promise<void>) | undefined;
+  while (release === undefined) {
     try {
-      const release = await lockfile.lock(join(configDir, '.storage-write'), {
+      release = await lockfile.lock(join(configDir, '.storage-write'), {
         lockfilePath: paths.storageLock,
         realpath: false,
         stale: STORAGE_STALE_MS,
@@ -102,15 +103,15 @@ export async function withStorageWriteLock<T>(configDir: string, task: () => Pro
         retries: 0,
         onCompromised: () => undefined,
       });
-      try {
-        return await task();
-      } finally {
-        await release().catch(() => undefined);
-      }
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'ELOCKED') throw lockError(paths.storageLock, error);
       await pause(deadline, options.signal, paths.storageLock);
     }
+  }
+  try {
+    return await task();
+  } finally {
+    await release().catch(() => undefined);
   }
 }
 

@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { logLines, runCli } from '../support/cli.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
+import { loginOf } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { assertNoLeaks } from '../support/leak-check.js';
 import { useTempDir } from '../support/temp-dir.js';
@@ -81,7 +82,7 @@ describe('claude-creds sidecar (as a process)', () => {
     expect(bodies.filter((body) => body.startsWith('error'))).toEqual([]);
     expect(bodies).toHaveLength(2); // the endpoint checks above really ran
     expect(result.code).toBe(0);
-    expect(readFileSync(store, 'utf8')).toBe(refreshed.json);
+    expect(loginOf(readFileSync(store, 'utf8'))).toEqual(loginOf(refreshed.json));
     const messages = logLines(result.stderr).map((line) => line.msg);
     expect(messages).toContain('shutting down: pushing anything newer first');
     expect(JSON.parse(readFileSync(join(dir, 'worker', '.claude.json'), 'utf8'))).toEqual({ hasCompletedOnboarding: true });
@@ -130,7 +131,7 @@ describe('claude-creds sidecar (as a process)', () => {
       env: { CLAUDE_CONFIG_DIR: join(dir, 'cfg') },
     });
     expect(result.code).toBe(5);
-    expect(readFileSync(store, 'utf8')).toBe(refreshed.json);
+    expect(loginOf(readFileSync(store, 'utf8'))).toEqual(loginOf(refreshed.json));
   });
 
   test.each([

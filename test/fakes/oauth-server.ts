@@ -84,6 +84,8 @@ export interface FakeOAuthServer {
   refreshCount(): number;
   /** Count of refreshes refused because the refresh token had already been rotated (reuse). */
   reusedCount(): number;
+  /** Whether `refreshToken` was issued here and already rotated away (presenting it now is `invalid_grant`). */
+  isRotated(refreshToken: string): boolean;
   /** Options that can be changed between calls. */
   options: FakeOAuthOptions;
   close(): Promise<void>;
@@ -224,6 +226,7 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
     },
     refreshCount: () => requests.filter((r) => r.accepted).length,
     reusedCount: () => requests.filter((r) => r.reason === 'dead').length,
+    isRotated: (refreshToken) => refreshTokens.get(refreshToken)?.live === false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
