@@ -117,7 +117,8 @@ export function localCopyText(
  * claude-creds' bookkeeping (`meta`). The lease never survives a push: a push ends a refresh.
  */
 export function storeCopyText(local: Credentials, store: Credentials | undefined, meta: SyncMeta, options: { readonly clockOffsetMs?: number } = {}): string {
-  const base: Json = store === undefined ? { ...local.document } : { ...store.document };
+  // A store without a login (new, or holding garbage) gets the login alone: the worker's other keys are its own.
+  const base: Json = store === undefined ? {} : { ...store.document };
   for (const key of STORE_ONLY_KEYS) delete base[key];
   const login = mergedLogin(local, store);
   const offset = options.clockOffsetMs ?? 0;

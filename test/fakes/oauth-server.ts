@@ -29,6 +29,8 @@ export interface FakeOAuthOptions {
   scope: string;
   /** Refuse any client id but the Claude CLI's with 401 invalid_client. */
   checkClientId: boolean;
+  /** Refuse (403 unauthorized_client) requests whose User-Agent matches: a service that turns a client away. */
+  refuseUserAgent: RegExp | undefined;
   /** Quote the presented refresh token in `error_description`, as a careless server might: proves the client scrubs it. */
   echoTokenInErrors: boolean;
   /**
@@ -96,6 +98,7 @@ const DEFAULT_OPTIONS: FakeOAuthOptions = {
   omitRefreshToken: false,
   scope: DEFAULT_OAUTH_SETTINGS.scope,
   checkClientId: true,
+  refuseUserAgent: undefined,
   echoTokenInErrors: false,
   transformResponse: undefined,
   refreshTokenExpiresInSeconds: undefined,
@@ -163,6 +166,11 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
     if (options.checkClientId && body.client_id !== DEFAULT_OAUTH_SETTINGS.clientId) {
       record(false, 'invalid_client');
       return send(response, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+    }
+
+    if (options.refuseUserAgent !== undefined && options.refuseUserAgent.test(String(request.headers['user-agent'] ?? ''))) {
+      record(false, 'refused_client');
+      return send(response, 403, { error: 'unauthorized_client', error_description: 'This client may not refresh tokens' });
     }
 
     const state = refreshTokens.get(presented);

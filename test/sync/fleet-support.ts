@@ -36,19 +36,25 @@ export interface FleetRun {
   readonly jitterMs?: number;
   /** Longest the run may take. */
   readonly maxMs?: number;
+  /** The token endpoint turns claude-creds away (by its User-Agent): the fleet must fall back to one CLI's own refresh. */
+  readonly endpointRefusesUs?: boolean;
 }
 
 export interface FleetReport {
   readonly name: string;
   readonly tokenRequests: number;
   readonly accepted: number;
+  /** Token requests claude-creds made (by User-Agent), the rest being the CLIs'. */
+  readonly fromClaudeCreds: number;
   /** invalid_grant answers the endpoint gave (a rotated refresh token presented). */
   readonly invalidGrant: number;
+  /** Requests the endpoint turned away as from a refused client. */
+  readonly refused: number;
   readonly wipedFiles: number;
   /** CLI requests sent with an expired access token, and refresh attempts with a rotated refresh token. */
   readonly staleAccessTokenRequests: number;
   readonly staleRefreshTokenAttempts: number;
-  /** Observations of a worker file holding a refresh token the endpoint had already rotated. */
+  /** Observations of a worker file holding a refresh token the endpoint had already rotated, outside the refresh lock. */
   readonly rotatedTokenInFile: number;
   readonly cliRequests: number;
   readonly cliLockWaits: number;
@@ -70,6 +76,7 @@ export async function runFleet(run: FleetRun, aws: RunningFakeAws, oauth: FakeOA
   aws.store.addVersion(aws.storeKey(secret), pushedDocumentText(parseCredentials(login.json), { generation: 1, writtenAt: Date.now(), writer: 'operator' }));
   oauth.faults.reset();
   if (run.endpointDelayMs > 0) oauth.faults.delay(run.endpointDelayMs);
+  oauth.options.refuseUserAgent = run.endpointRefusesUs ? /^claude-creds\// : undefined;
   const requestsBefore = oauth.requests.length;
   const provider = await createAwsProvider(aws.providerConfig(secret));
 
@@ -89,8 +96,8 @@ export async function runFleet(run: FleetRun, aws: RunningFakeAws, oauth: FakeOA
           beforeMs: run.refreshBeforeMs ?? 10 * MINUTE,
           jitterMs: run.jitterMs ?? 1500,
           leaseMs: 60_000,
-          oauth: oauth.settings,
-          refresh: (token, call) => refreshOAuthTokens(token, oauth.settings, { now, ...call }),
+          oauth: { ...oauth.settings, userAgent: 'claude-creds/test' },
+          refresh: (token, call) => refreshOAuthTokens(token, { ...oauth.settings, userAgent: 'claude-creds/test' }, { now, ...call }),
         },
         holderId: `${secret}-w${index}`,
         leaseSettleMs: 300,
@@ -107,8 +114,11 @@ export async function runFleet(run: FleetRun, aws: RunningFakeAws, oauth: FakeOA
   const monitor = (async () => {
     while (monitoring) {
       for (const worker of workers) {
+        // Under the CLI's refresh lock the file is mid-refresh (rotated at the endpoint, not yet saved): no CLI
+        // can present it then. Outside it, a rotated token in a file is one a CLI could present.
+        const locked = existsSync(join(worker.configDir, '.oauth_refresh.lock'));
         const refreshToken = refreshTokenIn(worker.path);
-        if (refreshToken !== undefined && oauth.isRotated(refreshToken)) rotatedTokenInFile += 1;
+        if (refreshToken !== undefined && oauth.isRotated(refreshToken) && !(locked && existsSync(join(worker.configDir, '.oauth_refresh.lock')))) rotatedTokenInFile += 1;
       }
       await sleep(10);
     }
@@ -151,7 +161,9 @@ export async function runFleet(run: FleetRun, aws: RunningFakeAws, oauth: FakeOA
     name: run.name,
     tokenRequests: requests.length,
     accepted: requests.filter((request) => request.accepted).length,
+    fromClaudeCreds: requests.filter((request) => request.userAgent?.startsWith('claude-creds/') === true).length,
     invalidGrant: requests.filter((request) => request.reason === 'dead').length,
+    refused: requests.filter((request) => request.reason === 'refused_client').length,
     wipedFiles: sum('wipes'),
     staleAccessTokenRequests: sum('staleAccessTokenRequests'),
     staleRefreshTokenAttempts: sum('staleRefreshTokenAttempts'),

@@ -60,6 +60,24 @@ describe('a fleet of 10 workers on one login, each a sidecar beside a simulated 
     expect(report.takeovers).toBe(0);
   }, 60_000);
 
+  test('the token endpoint refuses claude-creds: one worker\'s own CLI refreshes for the fleet, no invalid_grant, no wiped file', async () => {
+    const report = await runFleet(
+      { name: 'endpoint refuses claude-creds', workers: 10, startOffsetMs: 5 * MINUTE + 8000, endpointDelayMs: 200, endpointRefusesUs: true, maxMs: 40_000 },
+      aws,
+      oauth,
+      tempDir(),
+    );
+    reports.push(report);
+    console.log(`[fleet] ${JSON.stringify(report)}`);
+    expect(report.converged).toBe(true);
+    expect(report.refused).toBeGreaterThanOrEqual(1);
+    expect(report.accepted).toBe(1);
+    expect(report.fromClaudeCreds).toBe(report.refused);
+    expect(report.invalidGrant).toBe(0);
+    expect(report.wipedFiles).toBe(0);
+    expect(report.rotatedTokenInFile).toBe(0);
+  }, 60_000);
+
   test('one worker whose clock runs 24 h ahead: still one token request, and it never buries the live login', async () => {
     const report = await runFleet(
       { name: 'one worker 24 h ahead', workers: 10, startOffsetMs: 10 * MINUTE + 5000, endpointDelayMs: 500, skewed: { index: 3, leadMs: 24 * HOUR } },
