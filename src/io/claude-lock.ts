@@ -61,7 +61,7 @@ export interface LockOptions {
 export async function withClaudeLocks<T>(configDir: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const paths = await claudeLockPaths(configDir);
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_WAIT_MS);
-  for (;;) {
+  for (let attempt = 0; ; attempt += 1) {
     const releaseMain = await acquire(join(configDir, '.oauth_refresh'), paths.refreshLock, paths.ownerRecord, deadline, options.signal);
     let releaseLegacy: (() => Promise<void>) | 'contended';
     try {
@@ -73,7 +73,7 @@ export async function withClaudeLocks<T>(configDir: string, task: () => Promise<
     if (releaseLegacy === 'contended') {
       // The CLI's order: a held legacy lock means someone is mid-refresh; let go of the main one and retry.
       await releaseMain().catch(() => undefined);
-      await pause(deadline, options.signal, paths.legacyLock);
+      await pause(deadline, options.signal, paths.legacyLock, attempt);
       continue;
     }
     const record = await writeOwnerRecord(paths).catch(() => undefined);
@@ -93,7 +93,7 @@ export async function withStorageWriteLock<T>(configDir: string, task: () => Pro
   const paths = await claudeLockPaths(configDir);
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_WAIT_MS);
   let release: (() => Promise<void>) | undefined;
-  while (release === undefined) {
+  for (let attempt = 0; release === undefined; attempt += 1) {
     try {
       release = await lockfile.lock(join(configDir, '.storage-write'), {
         lockfilePath: paths.storageLock,
@@ -105,7 +105,7 @@ export async function withStorageWriteLock<T>(configDir: string, task: () => Pro
       });
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'ELOCKED') throw lockError(paths.storageLock, error);
-      await pause(deadline, options.signal, paths.storageLock);
+      await pause(deadline, options.signal, paths.storageLock, attempt);
     }
   }
   try {
@@ -117,7 +117,7 @@ export async function withStorageWriteLock<T>(configDir: string, task: () => Pro
 
 async function acquire(target: string, lockPath: string, recordPath: string, deadline: number, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
   let quietSince: { mtimeMs: number; at: number } | undefined;
-  for (;;) {
+  for (let attempt = 0; ; attempt += 1) {
     const record = await readOwnerRecord(recordPath);
     const lockStat = await stat(lockPath).catch(() => undefined);
     const recordMatches = record !== undefined && lockStat !== undefined && record.lockBirthtimeMs === lockStat.birthtimeMs;
@@ -142,7 +142,7 @@ async function acquire(target: string, lockPath: string, recordPath: string, dea
         continue;
       }
     }
-    await pause(deadline, signal, lockPath);
+    await pause(deadline, signal, lockPath, attempt);
   }
 }
 
@@ -158,10 +158,12 @@ async function tryLegacy(configDir: string, lockPath: string): Promise<(() => Pr
   }
 }
 
-async function pause(deadline: number, signal: AbortSignal | undefined, lockPath: string): Promise<void> {
+/** Waits before the next try at a held lock: short at first (a CLI write takes milliseconds), then up to 400 ms. */
+async function pause(deadline: number, signal: AbortSignal | undefined, lockPath: string, attempt: number): Promise<void> {
   if (signal?.aborted) throw new StoreUnavailableError(`gave up waiting for the Claude CLI lock ${lockPath}: shutting down`);
   if (Date.now() >= deadline) throw new StoreUnavailableError(`the Claude CLI lock ${lockPath} stayed held; will try again`);
-  await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 250));
+  const ceiling = Math.min(400, 20 * 1.5 ** attempt);
+  await new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
 }
 
 function lockError(lockPath: string, error: unknown): StoreUnavailableError {

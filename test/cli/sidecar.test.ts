@@ -138,6 +138,12 @@ describe('claude-creds sidecar (as a process)', () => {
     [['sidecar', '--worker-copy', 'access-only'], /--worker-copy access-only needs --refresh-before/],
     [['sidecar', '--health-port', 'http'], /--health-port takes a port number/],
     [['sidecar', '--pull-interval', 'often'], /--pull-interval takes a duration/],
+    // Settings that cannot work (issue 12): a lead inside the CLI's own window, jitter into it, a read-only store.
+    [['sidecar', '--refresh-before', '4m'], /--refresh-before must be at least 7m: the Claude CLI refreshes by itself in the last 5m/],
+    [['sidecar', '--refresh-before', '6m59s'], /--refresh-before must be at least 7m/],
+    [['sidecar', '--refresh-before', '10m', '--refresh-jitter', '5m'], /--refresh-jitter must leave --refresh-before minus the jitter at least 7m/],
+    [['sidecar', '--provider', 'env', '--refresh-before', '30m'], /the env provider is read-only/],
+    [['run', '--sync', '--provider', 'env', '--', 'true'], /the env provider is read-only/],
   ])('refuses %j with a usage error', async (args, message) => {
     const dir = tempDir();
     const result = await runCli([...args, '--secret', join(dir, 'store.json'), '--out', join(dir, 'c.json')]);

@@ -225,3 +225,25 @@ describe('shutdown with the store down', () => {
     expect(took).toBeLessThan(3000 + 500);
   });
 });
+
+describe('the login\'s end', () => {
+  test('warns once at each of 7d, 3d and 1d, survives every merge and refresh, and shows in /status and the metric', async () => {
+    const dir = tempDir();
+    const end = Date.now() + 2 * DAY + HOUR;
+    const login = oauth.issueLogin({ expiresInMs: 4 * MINUTE, extraOAuth: { refreshTokenExpiresAt: end } });
+    const secret = newSecret(login.json);
+    const local = join(dir, 'worker', '.credentials.json');
+    const { context, lines } = recordingContext();
+    const engine = await startEngine(local, secret, { refresh: refresh(), loginWarnBeforeMs: [7 * DAY, 3 * DAY, DAY] }, context);
+    await waitFor(() => engine.status().ready, 8000, 'the refresh');
+    await engine.pullNow();
+    await engine.pullNow();
+    const warnings = lines.filter((line) => /the login \(refresh token\) expires in/.test(line.msg));
+    expect(warnings).toHaveLength(2); // 7d and 3d crossed, 1d not yet; each once
+    // The refresh kept the end (the endpoint said 20 days: a refresh never moves it later).
+    expect(parseCredentials(readFileSync(local, 'utf8')).oauth.refreshTokenExpiresAt).toBe(end);
+    expect((loginOf(storeText(secret)) as { refreshTokenExpiresAt: number }).refreshTokenExpiresAt).toBe(end);
+    expect(engine.status().loginEndsAt).toBe(end);
+  });
+});
+
