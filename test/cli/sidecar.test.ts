@@ -8,6 +8,7 @@ import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { loginOf } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { assertNoLeaks } from '../support/leak-check.js';
+import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const HOUR = 3600_000;
@@ -151,4 +152,40 @@ describe('claude-creds sidecar (as a process)', () => {
     expect(result.stderr).toMatch(message);
     await sleep(0);
   });
+
+  test.each([3000, 1000])('with the store down, SIGTERM ends the sidecar within --flush-timeout %i ms (retries in flight cut short)', async (flushMs) => {
+    const aws = await startFakeAws();
+    try {
+      const dir = tempDir();
+      const name = `down-${flushMs}`;
+      aws.store.addVersion(aws.storeKey(name), makeFakeCredentials({ expiresAt: Date.now() + 2 * HOUR }).json);
+      const local = join(dir, 'worker', '.credentials.json');
+      let signalledAt = 0;
+      const result = await runCli(
+        ['sidecar', ...aws.cliArgs, '--secret', name, '--out', local, '--pull-interval', '1s', '--timeout', '60s', '--flush-timeout', `${flushMs}ms`],
+        {
+          env: { ...aws.cliEnv, CLAUDE_CONFIG_DIR: join(dir, 'worker') },
+          timeoutMs: 90_000,
+          onSpawn: (child) => {
+            void (async () => {
+              await waitForLog(child, 'keeping the local file and the store in step');
+              // The store goes down: every call fails after 2 s; pulls retry for up to --timeout (60 s).
+              aws.faults.failRandomly(1, 'unavailable').delay(2000);
+              await writeLikeClaudeCli(local, makeFakeCredentials({ expiresAt: Date.now() + 8 * HOUR }).json);
+              await sleep(1500);
+              signalledAt = Date.now();
+              child.kill('SIGTERM');
+            })();
+          },
+        },
+      );
+      const took = Date.now() - signalledAt;
+      console.log(`[shutdown] sidecar with the store down exited ${took} ms after SIGTERM, --flush-timeout ${flushMs} ms`);
+      expect(result.code).toBe(0);
+      expect(took).toBeLessThan(flushMs + 1500);
+    } finally {
+      await aws.close();
+    }
+  }, 100_000);
 });
+
