@@ -5,6 +5,7 @@
  * Secrets live in a VersionedStore under their full resource name (`projects/P/secrets/S`).
  */
 import { createRequire } from 'node:module';
+import type { ServerHttp2Stream } from 'node:http2';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -37,6 +38,8 @@ export interface RunningFakeGcp extends RunningFake {
   setCrcMode(mode: CrcMode): void;
   /** Mark a version DISABLED: accessing it answers FAILED_PRECONDITION, as the real service does. */
   disableVersion(secretName: string, versionNumber: number): void;
+  /** The state of each version of `secretName`, oldest first. */
+  versionStates(secretName: string): Array<'ENABLED' | 'DISABLED' | 'DESTROYED'>;
   /** The checksums clients sent with AddSecretVersion, in order (undefined when none was sent). */
   readonly receivedCrcs: Array<number | undefined>;
 }
@@ -87,6 +90,42 @@ function loadServiceDefinition(): grpc.ServiceDefinition {
   return service as grpc.ServiceDefinition;
 }
 
+/**
+ * Answers a call with a gRPC frame that announces 4 KiB, sends 100 bytes of it, then drops the
+ * connection. grpc-js gives a handler no socket, so this reaches the call's HTTP/2 stream through the
+ * server call's private links (`call` / `nextCall` / `stream`); only this fake relies on them.
+ */
+function truncateAnswer(call: grpc.ServerUnaryCall<unknown, unknown>): void {
+  let link: unknown = call;
+  for (let depth = 0; depth < 6 && link !== undefined && link !== null; depth += 1) {
+    const stream = (link as { stream?: ServerHttp2Stream }).stream;
+    if (stream !== undefined && typeof stream.respond === 'function') {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'identity' });
+      const frame = Buffer.alloc(5 + 100, 0);
+      frame.writeUInt32BE(4096, 1);
+      stream.write(frame, () => setTimeout(() => stream.session?.destroy(), 20));
+      return;
+    }
+    link = (link as { call?: unknown; nextCall?: unknown }).call ?? (link as { nextCall?: unknown }).nextCall;
+  }
+  throw new Error('the gRPC server call has no reachable HTTP/2 stream (grpc-js internals changed)');
+}
+
+/**
+ * The part of the list filter language this fake understands: `state:X` terms joined by OR (undefined =
+ * no filter). Anything else is refused, so a client sending a filter the fake cannot check notices.
+ */
+function stateFilter(filter: string): Set<string> | undefined {
+  if (filter.trim() === '') return undefined;
+  const states = new Set<string>();
+  for (const term of filter.split(/\s+OR\s+/)) {
+    const match = /^state:(ENABLED|DISABLED|DESTROYED)$/i.exec(term.trim());
+    if (!match?.[1]) throw new RpcError(grpc.status.INVALID_ARGUMENT, `The fake does not understand the filter "${filter}".`);
+    states.add(match[1].toUpperCase());
+  }
+  return states;
+}
+
 function field(request: unknown, key: string): unknown {
   return typeof request === 'object' && request !== null ? (request as Record<string, unknown>)[key] : undefined;
 }
@@ -110,6 +149,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
   const faults = options.faults ?? new FaultInjector();
   let crcMode: CrcMode = options.corruptCrc ? 'corrupt' : 'correct';
   const disabled = new Set<string>();
+  const destroyed = new Set<string>();
   const receivedCrcs: Array<number | undefined> = [];
 
   const secretPattern = /^projects\/([^/]+)\/secrets\/([^/]+)$/;
@@ -138,11 +178,13 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
 
   const versionName = (key: string, version: StoredVersion): string => `${key}/versions/${version.number}`;
   const isDisabled = (key: string, version: StoredVersion): boolean => disabled.has(versionName(key, version));
+  const stateOf = (key: string, version: StoredVersion): 'ENABLED' | 'DISABLED' | 'DESTROYED' =>
+    destroyed.has(versionName(key, version)) ? 'DESTROYED' : isDisabled(key, version) ? 'DISABLED' : 'ENABLED';
 
   const versionMessage = (key: string, version: StoredVersion): Record<string, unknown> => ({
     name: versionName(key, version),
     createTime: timestamp(version.createdAt),
-    state: isDisabled(key, version) ? 'DISABLED' : 'ENABLED',
+    state: stateOf(key, version),
     etag: `"${version.id}"`,
     clientSpecifiedPayloadChecksum: false,
   });
@@ -160,8 +202,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
   const handlers: Record<string, (request: unknown) => Promise<unknown>> = {
     AccessSecretVersion: async (request) => {
       const { key, version } = resolveVersion(stringField(request, 'name'));
-      if (isDisabled(key, version)) {
-        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in DISABLED state.`);
+      const state = stateOf(key, version);
+      if (state !== 'ENABLED') {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in ${state} state.`);
       }
       const data = toBytes(version.value);
       const crc = unsigned(CRC32C.buf(data));
@@ -176,8 +219,14 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     },
     ListSecretVersions: async (request) => {
       const key = requireSecret(stringField(request, 'parent'));
-      const versions = [...(store.get(key)?.versions ?? [])].reverse();
-      return { versions: versions.map((v) => versionMessage(key, v)), nextPageToken: '', totalSize: versions.length };
+      const states = stateFilter(stringField(request, 'filter'));
+      // Newest first, as the service lists them.
+      const versions = [...(store.get(key)?.versions ?? [])].reverse().filter((v) => states === undefined || states.has(stateOf(key, v)));
+      const pageSize = Number(field(request, 'pageSize') ?? 0) || versions.length;
+      const offset = Number(stringField(request, 'pageToken') || 0);
+      const page = versions.slice(offset, offset + pageSize);
+      const next = offset + pageSize < versions.length ? String(offset + pageSize) : '';
+      return { versions: page.map((v) => versionMessage(key, v)), nextPageToken: next, totalSize: versions.length };
     },
     GetSecret: async (request) => secretMessage(requireSecret(stringField(request, 'name'))),
     CreateSecret: async (request) => {
@@ -215,8 +264,32 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
         value = new Uint8Array(bytes);
       }
       const version = store.addVersion(key, value);
+      await faults.runAfterWrite();
       return versionMessage(key, version);
     },
+    DisableSecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      if (destroyed.has(versionName(key, version))) {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in DESTROYED state.`);
+      }
+      disabled.add(versionName(key, version));
+      return versionMessage(key, version);
+    },
+    DestroySecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      const name = versionName(key, version);
+      if (destroyed.has(name)) throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${name}] is in DESTROYED state.`);
+      destroyed.add(name);
+      disabled.delete(name);
+      return versionMessage(key, version);
+    },
+  };
+
+  let oversizeData: Buffer | undefined;
+  /** The answer with its payload replaced by `faults.oversizeBytes` of filler (no checksum: there is no data to sum). */
+  const oversize = (answer: unknown): unknown => {
+    if (oversizeData?.length !== faults.oversizeBytes) oversizeData = Buffer.alloc(faults.oversizeBytes, 'A');
+    return { ...(answer as Record<string, unknown>), payload: { data: oversizeData } };
   };
 
   const implementation: grpc.UntypedServiceImplementation = {};
@@ -233,7 +306,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
           return;
         }
         try {
-          callback(null, await handle(call.request));
+          const answer = await handle(call.request);
+          if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return truncateAnswer(call);
+          callback(null, decision.answer === 'oversize' ? oversize(answer) : answer);
         } catch (error) {
           if (error instanceof RpcError) callback({ code: error.code, details: error.details, metadata: new grpc.Metadata() });
           else callback({ code: grpc.status.INTERNAL, details: String(error), metadata: new grpc.Metadata() });
@@ -268,6 +343,10 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     },
     disableVersion(secretName, versionNumber) {
       disabled.add(`${storeKey(secretName)}/versions/${versionNumber}`);
+    },
+    versionStates(secretName) {
+      const key = storeKey(secretName);
+      return (store.get(key)?.versions ?? []).map((v) => stateOf(key, v));
     },
     providerConfig(secretName): ProviderConfig {
       return {
