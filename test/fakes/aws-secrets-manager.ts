@@ -150,7 +150,7 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<Runnin
     try {
       const input = parse(body);
       const answer = await dispatch(operation as AwsOperation, input);
-      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults.oversizeBytes);
+      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults);
       if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return sendTruncated(response, 200, jsonHeaders(), JSON.stringify(answer), decision.answer === 'truncate');
       send(response, 200, answer);
     } catch (error) {
@@ -390,11 +390,13 @@ function send(response: ServerResponse, status: number, body: Json, headers: Rec
 }
 
 /** The answer with its value replaced by `bytes` of filler, streamed (SecretString last, so it can be). */
-function sendOversize(response: ServerResponse, answer: Json, bytes: number): Promise<void> {
+function sendOversize(response: ServerResponse, answer: Json, faults: FaultInjector): Promise<void> {
   const { SecretString: _text, SecretBinary: _binary, ...rest } = answer;
   const head = JSON.stringify(rest).slice(0, -1);
   const prefix = `${head}${head === '{' ? '' : ','}"SecretString":"`;
-  return streamOversizeAnswer(response, 200, jsonHeaders(), { prefix, fillBytes: bytes, suffix: '"}' });
+  return streamOversizeAnswer(response, 200, jsonHeaders(), { prefix, fillBytes: faults.oversizeBytes, suffix: '"}' }, (sent) =>
+    faults.oversizeSent.push(sent),
+  );
 }
 
 

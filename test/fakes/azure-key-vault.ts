@@ -132,7 +132,7 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Ru
       prefix: `{"${key}":"`,
       fillBytes: faults.oversizeBytes,
       suffix: tail === '{}' ? '"}' : `",${tail.slice(1)}`,
-    });
+    }, (sent) => faults.oversizeSent.push(sent));
     return 200;
   };
   const kvError = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) =>

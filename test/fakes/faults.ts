@@ -58,6 +58,8 @@ export class FaultInjector {
   readonly calls: string[] = [];
   /** The length of the value in an `oversize` answer. */
   oversizeBytes = OVERSIZE_ANSWER_BYTES;
+  /** For each `oversize` answer an HTTP fake streamed: how many bytes it got to send before the client hung up. */
+  readonly oversizeSent: number[] = [];
 
   /** Fail the next `count` calls of `operation` with `kind`. */
   failNext(count: number, kind: FaultKind, operation = '*'): this {
@@ -112,6 +114,7 @@ export class FaultInjector {
     this.afterWriteHooks.length = 0;
     this.calls.length = 0;
     this.oversizeBytes = OVERSIZE_ANSWER_BYTES;
+    this.oversizeSent.length = 0;
   }
 
   next(operation: string): ServeDecision {

@@ -26,14 +26,18 @@ export async function streamOversizeAnswer(
   status: number,
   headers: Record<string, string>,
   parts: { prefix: string; fillBytes: number; suffix: string },
+  /** Told how many bytes went out once the answer ended or the client went away. */
+  onSent?: (bytes: number) => void,
 ): Promise<void> {
   const prefix = Buffer.from(parts.prefix);
   const suffix = Buffer.from(parts.suffix);
   response.on('error', () => undefined); // the client hanging up mid-answer is the expected outcome
   response.writeHead(status, { ...headers, 'content-length': String(prefix.length + parts.fillBytes + suffix.length) });
   const gone = (): boolean => response.destroyed || response.writableEnded;
+  let sent = 0;
   const write = async (chunk: Buffer): Promise<void> => {
     if (gone()) return;
+    sent += chunk.length;
     if (response.write(chunk)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -51,6 +55,7 @@ export async function streamOversizeAnswer(
   }
   await write(suffix);
   if (!gone()) response.end();
+  onSent?.(sent);
 }
 
 /**

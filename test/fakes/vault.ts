@@ -169,7 +169,7 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Ru
       const input = parse(body);
       const answer = await dispatch(operation as VaultOperation, path, method, token, input);
       if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return sendTruncated(response, 200, JSON_HEADERS, JSON.stringify(answer), decision.answer === 'truncate');
-      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults.oversizeBytes);
+      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults);
       send(response, 200, answer);
     } catch (error) {
       if (error instanceof VaultFault) return sendError(response, error);
@@ -390,7 +390,9 @@ function send(response: ServerResponse, status: number, body: Json): void {
 }
 
 /** The answer with a field of `bytes` filler streamed first: `credentials` in a KV read's data, else `padding`. */
-function sendOversize(response: ServerResponse, answer: Json, bytes: number): Promise<void> {
+function sendOversize(response: ServerResponse, answer: Json, faults: FaultInjector): Promise<void> {
+  const bytes = faults.oversizeBytes;
+  const sent = (n: number) => faults.oversizeSent.push(n);
   const block = isRecord(answer.data) ? answer.data : undefined;
   if (block !== undefined && isRecord(block.data)) {
     const { credentials: _credentials, ...fields } = block.data;
@@ -401,10 +403,10 @@ function sendOversize(response: ServerResponse, answer: Json, bytes: number): Pr
       prefix: '{"data":{"data":{"credentials":"',
       fillBytes: bytes,
       suffix: `"${rest(fields)}}${rest(meta)}}${rest(envelope)}}`,
-    });
+    }, sent);
   }
   const tail = JSON.stringify(answer);
-  return streamOversizeAnswer(response, 200, JSON_HEADERS, { prefix: '{"padding":"', fillBytes: bytes, suffix: tail === '{}' ? '"}' : `",${tail.slice(1)}` });
+  return streamOversizeAnswer(response, 200, JSON_HEADERS, { prefix: '{"padding":"', fillBytes: bytes, suffix: tail === '{}' ? '"}' : `",${tail.slice(1)}` }, sent);
 }
 
 
