@@ -2,8 +2,9 @@
  * Google Cloud Secret Manager provider (gRPC, `@google-cloud/secret-manager` v1 client).
  *
  * Reads AccessSecretVersion and verifies the payload's CRC32C. Secret Manager has no conditional write,
- * so writes are `detect-conflict`: the latest version number is checked right before AddSecretVersion
- * and the number the store hands back is checked right after; `readSince` returns the versions written
+ * so writes are `detect-conflict`: the latest version number is checked right before AddSecretVersion,
+ * the number the store hands back must be the next one, and the latest is checked again after (a writer
+ * landing right after ours is on top of it); `readSince` returns the versions written
  * since one, for the caller's re-decision after a conflict. After a write that landed on top, versions
  * older than the newest `--gcp-keep-versions` are destroyed (prune.ts).
  *
@@ -165,6 +166,13 @@ export async function createGcpProvider(config: ProviderConfig, deps: GcpProvide
       if (written !== expectedNext) {
         throw new ConflictError(
           `another writer added a version to GCP secret ${ref.secret} at the same time: ours landed as version ${written ?? '(unknown)'}, expected ${expectedNext}; re-read to see which credentials are newest`,
+        );
+      }
+      // A writer that added its version right after ours put it on top: ours landed, but below.
+      const after = versionNumber((await guarded(() => port.access(latestName, call()), ctx('access', latestName))).name);
+      if (after !== written) {
+        throw new ConflictError(
+          `another writer added version ${after ?? '(unknown)'} to GCP secret ${ref.secret} right after ours (${written ?? 'unknown'}); ours landed but is not the latest: re-read to see which credentials are newest`,
         );
       }
       return { version: written, warnings: await prune(Number(written), call) };

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PermissionDeniedError } from '../../../src/core/errors.js';
-import { createGcpProvider } from '../../../src/providers/gcp/index.js';
 import type { RunningFakeGcp } from '../../fakes/gcp-secret-manager.js';
 import { makeFakeCredentials } from '../../support/fake-credentials.js';
 import { failure, freshName, gcp, seed, useGcpFake } from './support.js';

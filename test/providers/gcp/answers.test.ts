@@ -65,8 +65,8 @@ describe('gcp provider: request count', () => {
     await withRetry('write', (a) => provider.write({ payload: makeFakeCredentials().json, expectedVersion: '1' }, a), SHORT_POLICY);
 
     const seen = fake.faults.calls.length - before;
-    // 3 reads (2 refused) + a write tried twice: check + add (throttled), check + add.
-    expect(seen).toBe(7);
+    // 3 reads (2 refused) + a write tried twice: check + add (throttled), check + add + check.
+    expect(seen).toBe(8);
     expect(provider.requestsSent?.()).toBe(seen);
   });
 });

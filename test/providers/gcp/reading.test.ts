@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import CRC32C from 'crc-32/crc32c.js';
 import { parseCredentials } from '../../../src/core/credentials.js';
 import { ConfigError, IntegrityError, NotFoundError, ReadOnlyProviderError } from '../../../src/core/errors.js';
 import { createGcpProvider } from '../../../src/providers/gcp/index.js';

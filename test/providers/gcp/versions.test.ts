@@ -44,7 +44,7 @@ describe('gcp provider: pruning old versions after a write', () => {
     await provider.write({ payload: makeFakeCredentials().json, expectedVersion: '12' }, CALL);
 
     expect(states(name)).toEqual(Array(13).fill('ENABLED'));
-    expect(fake.faults.calls).toEqual(['AccessSecretVersion', 'AddSecretVersion']);
+    expect(fake.faults.calls).toEqual(['AccessSecretVersion', 'AddSecretVersion', 'AccessSecretVersion']);
   });
 
   test('a disabled old version is destroyed too; versions already destroyed are not listed again', async () => {

@@ -65,6 +65,25 @@ describe('gcp provider: writing (detect-conflict)', () => {
     expectNoSecrets(error, mine, theirs);
   });
 
+  test('a writer that lands right after ours is a ConflictError: ours landed, theirs is the latest', async () => {
+    const name = freshName();
+    seed(name, makeFakeCredentials().json);
+    const theirs = makeFakeCredentials();
+    const mine = makeFakeCredentials();
+    fake.faults.afterNextWrite(() => {
+      fake.store.addVersion(fake.storeKey(name), theirs.json);
+    });
+    const provider = await gcp(name);
+
+    const error = await failure(provider.write({ payload: mine.json, expectedVersion: '1' }, CALL));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toMatch(/another writer added version 3 .* right after ours \(2\)/);
+    const versions = fake.store.get(fake.storeKey(name))?.versions ?? [];
+    expect(versions.map((v) => v.value)).toEqual([expect.any(String), mine.json, theirs.json]);
+    expectNoSecrets(error, mine, theirs);
+  });
+
   test('a missing secret is created (automatic replication) and gets version 1', async () => {
     const name = freshName();
     const creds = makeFakeCredentials();
@@ -73,7 +92,7 @@ describe('gcp provider: writing (detect-conflict)', () => {
     const outcome = await provider.write({ payload: creds.json, expectedVersion: undefined }, CALL);
 
     expect(outcome.version).toBe('1');
-    expect(fake.faults.calls).toEqual(['AccessSecretVersion', 'CreateSecret', 'AddSecretVersion']);
+    expect(fake.faults.calls).toEqual(['AccessSecretVersion', 'CreateSecret', 'AddSecretVersion', 'AccessSecretVersion']);
     expect(fake.store.latest(fake.storeKey(name))?.value).toBe(creds.json);
   });
 
