@@ -4,11 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PermissionDeniedError } from '../../../src/core/errors.js';
-import { createAzureProvider } from '../../../src/providers/azure/index.js';
 import type { RunningFakeAzure } from '../../fakes/azure-key-vault.js';
 import { makeFakeCredentials } from '../../support/fake-credentials.js';
-import { SECRET, provider, seed, useAzureFake } from './support.js';
+import { SECRET, seed, useAzureFake } from './support.js';
 
 const azureFake = useAzureFake();
 let fake: RunningFakeAzure;

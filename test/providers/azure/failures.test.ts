@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { get } from 'node:https';
 import { CredentialUnavailableError, type TokenCredential } from '@azure/identity';
 import { PermissionDeniedError, StoreUnavailableError } from '../../../src/core/errors.js';
 import { createAzureProvider } from '../../../src/providers/azure/index.js';

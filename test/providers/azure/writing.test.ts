@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { get } from 'node:https';
 import { ConfigError, ConflictError } from '../../../src/core/errors.js';
 import type { RunningFakeAzure } from '../../fakes/azure-key-vault.js';
 import { makeFakeCredentials } from '../../support/fake-credentials.js';
