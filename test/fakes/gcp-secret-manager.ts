@@ -40,6 +40,8 @@ export interface RunningFakeGcp extends RunningFake {
   disableVersion(secretName: string, versionNumber: number): void;
   /** The state of each version of `secretName`, oldest first. */
   versionStates(secretName: string): Array<'ENABLED' | 'DISABLED' | 'DESTROYED'>;
+  /** As a secret with version_destroy_ttl: a destroyed version is DISABLED and scheduled, not gone. */
+  delayDestruction(on: boolean): void;
   /** The checksums clients sent with AddSecretVersion, in order (undefined when none was sent). */
   readonly receivedCrcs: Array<number | undefined>;
 }
@@ -150,6 +152,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
   let crcMode: CrcMode = options.corruptCrc ? 'corrupt' : 'correct';
   const disabled = new Set<string>();
   const destroyed = new Set<string>();
+  /** Versions destroyed while destruction is delayed: DISABLED, with a scheduled destroy time. */
+  const scheduled = new Set<string>();
+  let delayedDestruction = false;
   const receivedCrcs: Array<number | undefined> = [];
 
   const secretPattern = /^projects\/([^/]+)\/secrets\/([^/]+)$/;
@@ -187,6 +192,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     state: stateOf(key, version),
     etag: `"${version.id}"`,
     clientSpecifiedPayloadChecksum: false,
+    ...(scheduled.has(versionName(key, version)) ? { scheduledDestroyTime: timestamp(Date.now() + 86_400_000) } : {}),
   });
 
   const secretMessage = (key: string): Record<string, unknown> => {
@@ -279,6 +285,11 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
       const { key, version } = resolveVersion(stringField(request, 'name'));
       const name = versionName(key, version);
       if (destroyed.has(name)) throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${name}] is in DESTROYED state.`);
+      if (delayedDestruction) {
+        disabled.add(name);
+        scheduled.add(name);
+        return versionMessage(key, version);
+      }
       destroyed.add(name);
       disabled.delete(name);
       return versionMessage(key, version);
@@ -343,6 +354,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     },
     disableVersion(secretName, versionNumber) {
       disabled.add(`${storeKey(secretName)}/versions/${versionNumber}`);
+    },
+    delayDestruction(on) {
+      delayedDestruction = on;
     },
     versionStates(secretName) {
       const key = storeKey(secretName);

@@ -40,6 +40,8 @@ export interface AccessedVersion {
 export interface ListedVersion {
   readonly name: string;
   readonly state: string;
+  /** Already destroyed, with the destruction delayed (the secret's version_destroy_ttl): DISABLED until then. */
+  readonly destroyScheduled: boolean;
 }
 
 export interface VersionPage {
@@ -154,7 +156,7 @@ export function createPort(sdk: GcpSdk, endpoint: Endpoint | undefined, project:
         return client.listSecretVersions({ parent, filter, pageSize: LIST_PAGE_SIZE, pageToken }, { ...gaxOptions(call), autoPaginate: false });
       });
       return {
-        versions: versions.map((v) => ({ name: v.name ?? '', state: String(v.state ?? '') })),
+        versions: versions.map((v) => ({ name: v.name ?? '', state: String(v.state ?? ''), destroyScheduled: v.scheduledDestroyTime != null })),
         nextPageToken: raw?.nextPageToken ?? '',
       };
     },

@@ -38,7 +38,7 @@ export async function pruneOldVersions(
     const page = await port.listVersions(ref.secret, NOT_DESTROYED, pageToken, call());
     for (const version of page.versions) {
       const number = Number(versionNumber(version.name));
-      if (Number.isSafeInteger(number) && number <= cutoff && version.state !== 'DESTROYED') doomed.push(version.name);
+      if (Number.isSafeInteger(number) && number <= cutoff && version.state !== 'DESTROYED' && !version.destroyScheduled) doomed.push(version.name);
     }
     pageToken = page.nextPageToken;
   } while (pageToken !== '' && doomed.length < MAX_DESTROYED_PER_WRITE);

@@ -61,6 +61,23 @@ describe('gcp provider: pruning old versions after a write', () => {
     expect(fake.faults.count('DestroySecretVersion')).toBe(4);
   });
 
+  test('with delayed destruction on the secret, versions already scheduled are not destroyed again', async () => {
+    const name = freshName();
+    seed(name, ...logins(4));
+    fake.delayDestruction(true);
+    try {
+      const provider = await gcp(name, { gcpKeepVersions: 2 });
+      await provider.write({ payload: makeFakeCredentials().json, expectedVersion: '4' }, CALL);
+      await provider.write({ payload: makeFakeCredentials().json, expectedVersion: '5' }, CALL);
+
+      // Disabled until the TTL ends: recoverable meanwhile.
+      expect(states(name)).toEqual(['DISABLED', 'DISABLED', 'DISABLED', 'DISABLED', 'ENABLED', 'ENABLED']);
+      expect(fake.faults.count('DestroySecretVersion')).toBe(4);
+    } finally {
+      fake.delayDestruction(false);
+    }
+  });
+
   test(`a backlog is worked off ${MAX_DESTROYED_PER_WRITE} versions per write`, async () => {
     const name = freshName();
     seed(name, ...logins(60));
