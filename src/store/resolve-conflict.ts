@@ -10,7 +10,7 @@
  */
 import type { CommandContext } from '../core/context.js';
 import { isNewer, parseCredentials, type Credentials } from '../core/credentials.js';
-import { ConflictError, InvalidCredentialsError } from '../core/errors.js';
+import { ConflictError, InvalidCredentialsError, PermissionDeniedError } from '../core/errors.js';
 import type { Provider, StoredPayload } from '../core/provider.js';
 import { withRetry } from '../core/retry.js';
 import { writeStore } from './store-access.js';
@@ -32,12 +32,20 @@ export async function resolveConflict(provider: Provider, sinceVersion: string |
   const readSince = provider.readSince?.bind(provider);
   if (provider.writes !== 'detect-conflict' || readSince === undefined) return { promoted: undefined };
   for (let round = 1; round <= MAX_ROUNDS; round += 1) {
-    const versions = await withRetry(
-      `reading the versions of ${provider.location} written since ${sinceVersion ?? 'it was created'}`,
-      (attempt) => readSince(sinceVersion, { signal: attempt.signal, timeoutMs: attempt.timeoutMs }),
-      context.retry,
-      { onRetry: ({ attempt, delayMs, error }) => context.logger.warn({ attempt, delayMs, reason: error.message }, 'store read failed; retrying') },
-    );
+    let versions: StoredPayload[];
+    try {
+      versions = await withRetry(
+        `reading the versions of ${provider.location} written since ${sinceVersion ?? 'it was created'}`,
+        (attempt) => readSince(sinceVersion, { signal: attempt.signal, timeoutMs: attempt.timeoutMs }),
+        context.retry,
+        { onRetry: ({ attempt, delayMs, error }) => context.logger.warn({ attempt, delayMs, reason: error.message }, 'store read failed; retrying') },
+      );
+    } catch (error) {
+      // Without the permission to list versions (Key Vault's "list"), decide on the latest alone, as before.
+      if (!(error instanceof PermissionDeniedError)) throw error;
+      context.logger.warn({ reason: error.message }, 'cannot read the versions written since ours; deciding on the latest version only');
+      return { promoted: undefined };
+    }
     const latest = versions.at(-1);
     const latestLogin = latest === undefined ? undefined : credentialsOf(latest);
     // A latest version that is not a login is the read path's to report, not this one's to bury.

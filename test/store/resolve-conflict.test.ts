@@ -131,6 +131,21 @@ describe.each(stores)('resolveConflict on the %s store', (_name, start) => {
     expect(latestValue(key)).toBe(fresher.json);
   });
 
+  test('without the permission to read the versions it decides on the latest alone, and says so', async () => {
+    const { key, ids, provider } = await secretWith(login(1).json, login(5).json, login(3).json);
+    const latest = latestValue(key);
+    store.fake.faults.failNext(5, 'denied', store.fake.provider === 'gcp' ? 'AccessSecretVersion' : 'getSecretVersions');
+    const warnings: string[] = [];
+    const context = testContext();
+    const logger = Object.assign(Object.create(context.logger) as typeof context.logger, {
+      warn: (_fields: unknown, message: string) => void warnings.push(message),
+    });
+
+    expect(await resolveConflict(provider, ids[0], { ...context, logger })).toEqual({ promoted: undefined });
+    expect(latestValue(key)).toBe(latest);
+    expect(warnings).toContain('cannot read the versions written since ours; deciding on the latest version only');
+  });
+
   test('a store failing for now while listing is retried under the shared policy', async () => {
     const fresh = login(5);
     const { key, ids, provider } = await secretWith(login(1).json, fresh.json, login(3).json);
