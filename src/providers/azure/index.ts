@@ -163,7 +163,7 @@ export function createAzureProviderFromPort(target: AzureSecretTarget, port: Key
       }
       if (between.length > 0) {
         throw new ConflictError(
-          `another writer added ${between.map((v) => v.version).join(', ')} to ${location} between our check and our write; ours (${written.version ?? 'unknown'}) landed on top of it: re-read and decide again`,
+          `another writer added ${between.slice(0, 3).map((v) => v.version).join(', ')}${between.length > 3 ? ` and ${between.length - 3} more` : ''} to ${location} between our check and our write; ours (${written.version ?? 'unknown'}) landed on top of it: re-read and decide again`,
         );
       }
       return { version: written.version, warnings: [] };
