@@ -20,6 +20,8 @@ export interface ProviderOptions {
   readonly project?: string | undefined;
   readonly vaultUrl?: string | undefined;
   readonly caFile?: string | undefined;
+  /** `--gcp-keep-versions`: a number of versions, or `off`. */
+  readonly gcpKeepVersions?: string | undefined;
 }
 
 export interface ProviderChoice {
@@ -61,6 +63,15 @@ export function parseOwner(text: string): Owner {
   return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
 }
 
+/** `--gcp-keep-versions`: a whole number (the provider checks its range) or `off`; unset = the provider's default. */
+export function parseKeepVersions(text: string | undefined): number | 'off' | undefined {
+  const value = text?.trim().toLowerCase();
+  if (value === undefined || value === '') return undefined;
+  if (value === 'off') return 'off';
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new UsageError(`--gcp-keep-versions takes a number of versions to keep or off, not "${text}"`);
+}
+
 function isProviderName(name: string): name is ProviderName {
   return (PROVIDER_NAMES as readonly string[]).includes(name);
 }
@@ -79,6 +90,7 @@ export function chooseProvider(options: ProviderOptions, env: Environment): Prov
       vaultUrl: options.vaultUrl,
       caFile: options.caFile,
       env,
+      gcpKeepVersions: parseKeepVersions(options.gcpKeepVersions),
     },
   });
   if (named !== undefined && named !== '') {

@@ -7,6 +7,7 @@
 import { dirname } from 'node:path';
 import type { CommandContext } from '../core/context.js';
 import { readStoreIfPresent, writeStore, type StoreSnapshot } from '../store/store-access.js';
+import { resolveConflict } from '../store/resolve-conflict.js';
 import type { Owner } from '../core/config.js';
 import { assessExpiry, isNewer, parseCredentials, type Credentials } from '../core/credentials.js';
 import { formatDuration } from '../core/duration.js';
@@ -122,7 +123,8 @@ export class SyncEngine {
       last: { ...this.last },
       lastSuccess: { ...this.lastSuccess },
       lastError: this.lastError,
-      counters: { ...this.counters, failures: { ...this.counters.failures } },
+      // What the provider actually sent (retries, challenges, logins), where it counts; else our own calls.
+      counters: { ...this.counters, storeCalls: this.provider.requestsSent?.() ?? this.counters.storeCalls, failures: { ...this.counters.failures } },
     };
   }
 
@@ -228,6 +230,8 @@ export class SyncEngine {
         if (!(error instanceof ConflictError)) throw error;
         this.counters.conflicts += 1;
         this.context.logger.info({ round }, 'another writer changed the store; re-reading');
+        // Without compare-and-swap our write may have buried a fresher login, or landed below one.
+        await resolveConflict(this.provider, store?.version, context);
         store = await this.readStore();
       }
     }
@@ -351,6 +355,7 @@ export class SyncEngine {
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
         this.counters.conflicts += 1;
+        await resolveConflict(this.provider, store.version, this.context);
         return this.scheduleRefresh(200 + Math.random() * 800);
       }
       if (this.provider.writes === 'detect-conflict') {

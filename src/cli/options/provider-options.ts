@@ -15,10 +15,15 @@ export function withProviderOptions(command: Command): Command {
         'CLAUDE_CREDS_SECRET',
       ),
     )
-    .addOption(new Option('--region <region>', 'AWS region (default: the SDK\'s chain, AWS_REGION)').env('CLAUDE_CREDS_REGION'))
+    .addOption(new Option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile\'s)').env('CLAUDE_CREDS_REGION'))
     .addOption(new Option('--endpoint <url>', 'store endpoint override (LocalStack, emulators, private endpoints; kubernetes: the API server URL)').env('CLAUDE_CREDS_ENDPOINT'))
     .addOption(new Option('--project <id>', 'GCP project for a short secret name (default: GOOGLE_CLOUD_PROJECT)').env('CLAUDE_CREDS_PROJECT'))
     .addOption(new Option('--vault-url <url>', 'Azure Key Vault URL for a short secret name').env('CLAUDE_CREDS_VAULT_URL'))
+    .addOption(
+      new Option('--gcp-keep-versions <n|off>', 'gcp: after each write, destroy the versions older than the newest n (default 10); off keeps them all').env(
+        'CLAUDE_CREDS_GCP_KEEP_VERSIONS',
+      ),
+    )
     .addOption(new Option('--ca-file <path>', 'PEM certificate(s) to trust for the store endpoint (kubernetes: instead of the kubeconfig\'s or the pod\'s CA)').env('CLAUDE_CREDS_CA_FILE'))
     .addOption(new Option('--timeout <duration>', 'give up on the store after this long, retries included').env('CLAUDE_CREDS_TIMEOUT').default('60s'));
 }
