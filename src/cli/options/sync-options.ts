@@ -17,8 +17,8 @@ export interface SyncFlagValues {
 
 export function withSyncOptions(command: Command): Command {
   return command
-    .addOption(new Option('--pull-interval <duration>', 'how often to read the store for tokens other workers pushed').env('CLAUDE_CREDS_PULL_INTERVAL').default('5m'))
-    .addOption(new Option('--poll-interval <duration>', 'stat poll of the local file beside the directory watch (NFS); 0 = off').env('CLAUDE_CREDS_POLL_INTERVAL').default('10s'))
+    .addOption(new Option('--pull-interval <duration>', 'how often to read the store for tokens other workers pushed (1s to 1d, or off)').env('CLAUDE_CREDS_PULL_INTERVAL').default('5m'))
+    .addOption(new Option('--poll-interval <duration>', 'stat poll of the local file beside the directory watch, for NFS (1s to 1h, or off)').env('CLAUDE_CREDS_POLL_INTERVAL').default('10s'))
     .addOption(new Option('--refresh-before <duration>', 'refresh the login for all workers this long before it expires (off unless given; recommended for more than one worker)').env('CLAUDE_CREDS_REFRESH_BEFORE'))
     .addOption(new Option('--refresh-jitter <duration>', 'random delay spread over sidecars before refreshing (default: a third of --refresh-before, at most 5m)').env('CLAUDE_CREDS_REFRESH_JITTER'))
     .addOption(new Option('--worker-copy <kind>', 'what the worker\'s file holds: full, or access-only (no refresh token; needs --refresh-before)').choices(['full', 'access-only']).env('CLAUDE_CREDS_WORKER_COPY').default('full'))
