@@ -24,6 +24,7 @@ type RunFlagValues = FetchFlagValues & SyncFlagValues & LogFlagValues & { readon
 export function addRunCommand(program: Command, runtime: CliRuntime): void {
   withKindOption(withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true }))))), true)
     .description('fetch, then run COMMAND with the same stdio, forwarding signals and exiting with its status')
+    .usage('[options] [--] COMMAND [ARGS...]')
     .argument('[command...]', 'the command to run, after --')
     .addOption(new Option('--sync', 'keep syncing beside the command, as the sidecar does (push refreshed tokens, pull newer ones)').env('CLAUDE_CREDS_SYNC'))
     .addOption(
