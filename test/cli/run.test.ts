@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { fatalLines, fatalMessage, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -76,13 +76,13 @@ describe('claude-creds -- command (the run wrapper)', () => {
   test('a command that does not exist is exit 127 with one clear line', async () => {
     const result = await runCli(['--', 'no-such-command-xyz'], { env: envFor(tempDir()) });
     expect(result.code).toBe(127);
-    expect(result.stderr).toMatch(/claude-creds: command not found: no-such-command-xyz/);
+    expect(fatalLines(result.stderr)).toEqual([expect.objectContaining({ msg: 'command not found: no-such-command-xyz', exitCode: 127 })]);
   });
 
   test('no command after -- is a usage error', async () => {
     const result = await runCli(['run'], { env: envFor(tempDir()) });
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(/no command to run/);
+    expect(fatalMessage(result.stderr)).toMatch(/^no command to run/);
   });
 
   test('when the credentials cannot be fetched the command never starts', async () => {

@@ -35,7 +35,7 @@ export function addRunCommand(program: Command, runtime: CliRuntime): void {
     )
     .passThroughOptions()
     .addHelpText('after', EXAMPLES)
-    .action((commandLine: string[], options: RunFlagValues) =>
+    .action((commandLine: string[], options: RunFlagValues, self: Command) =>
       runtime.run(async () => {
         const [command, ...args] = commandLine;
         if (command === undefined) throw new UsageError('no command to run: use `claude-creds [options] -- COMMAND [ARGS...]`, or `claude-creds fetch`');
@@ -60,6 +60,8 @@ export function addRunCommand(program: Command, runtime: CliRuntime): void {
             env: runtime.env,
             secretVariables: secretVariables(fetch.provider.config),
             tokenVia: options.tokenVia === 'env' ? 'env' : 'fd',
+            // --log-level or CLAUDE_CREDS_LOG_LEVEL given: every step, as asked. Otherwise quiet.
+            verbose: self.getOptionValueSource('logLevel') !== 'default',
           },
           context,
         );
