@@ -69,12 +69,18 @@ Environment:
   Durations are written 500ms, 30s, 5m, 1h30m, 2d; "off" where a flag may be turned off.
 
 Exit codes:
-  0    success (run: the command's own code)      73   the local file could not be written
-  64   usage: bad flag or value, unknown command  75   the store holds newer credentials / conflicts
-  65   the credentials payload is invalid         77   permission denied by the store
-  66   the secret, variable or file is missing    78   configuration: no provider, region, HOME...
-  69   the store stayed unavailable (--timeout)   126  run: the command cannot be executed
-  70   internal error (a bug: please report it)   127  run: the command was not found
+  0      success (run: the command's own code)
+  64     usage: a bad flag or value, an unknown command
+  65     the credentials payload is invalid
+  66     the secret, variable or file does not exist
+  69     the store stayed unavailable until --timeout, or a provider's SDK could not be loaded
+  70     internal error (a bug: please report it)
+  73     the local file could not be written
+  75     the store holds newer credentials, or a concurrent writer kept winning
+  77     permission denied by the store
+  78     configuration: no provider chosen, a missing region or project, HOME empty...
+  126    run: the command cannot be executed
+  127    run: the command was not found
   128+N  run: the command was killed by signal N
   status: 0 valid, 1 expiring, 2 expired, 3 invalid, 4 missing.
 

@@ -13,6 +13,11 @@ import { withLogOptions, type LogFlagValues } from '../options/log-options.js';
 import { withProviderOptions, type StoreFlagValues } from '../options/provider-options.js';
 import type { CliRuntime } from '../runtime.js';
 
+const EXAMPLES = `
+Examples (what the Claude CLI runs as its apiKeyHelper; \`fetch --kind api-key\` writes it into settings.json):
+  $ claude-creds api-key --provider aws --secret claude-api-key
+  $ claude-creds api-key --provider file --secret /run/secrets/claude-api-key --cache-ttl 10m`;
+
 type ApiKeyFlagValues = StoreFlagValues & LogFlagValues & KindFlagValues & { readonly cache?: string; readonly cacheTtl: string; readonly recallWindow: string };
 
 export function addApiKeyCommand(program: Command, runtime: CliRuntime): void {
@@ -25,6 +30,7 @@ export function addApiKeyCommand(program: Command, runtime: CliRuntime): void {
         .env('CLAUDE_CREDS_RECALL_WINDOW')
         .default(formatDuration(DEFAULT_RECALL_WINDOW_MS)),
     )
+    .addHelpText('after', EXAMPLES)
     .action((options: ApiKeyFlagValues, command: Command) =>
       runtime.run(async () => {
         const kind = parseKindOption(options.kind);

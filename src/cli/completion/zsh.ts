@@ -6,17 +6,21 @@
 import { shellWord, topLevelOptions } from './bash.js';
 import type { CompletionCommand, CompletionModel, CompletionOption } from './model.js';
 
-/** Text inside an _arguments spec's [description] or a _describe entry, then single-quoted for the shell. */
-function specText(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/[[\]:]/g, (char) => `\\${char}`).replace(/'/g, `'\\''`);
-}
+/** Single-quoted for the shell: ' closes, an escaped quote, reopens. */
+const quoted = (text: string): string => text.replace(/'/g, `'\\''`);
+
+/** An _arguments [explanation]: brackets and backslashes escaped (colons may stand there as they are). */
+const explanation = (text: string): string => quoted(text.replace(/\\/g, '\\\\').replace(/[[\]]/g, (char) => `\\${char}`));
+
+/** An _arguments message (the metavar): a colon would end it, so it is escaped too. */
+const message = (text: string): string => quoted(text.replace(/\\/g, '\\\\').replace(/:/g, '\\:'));
 
 function optionSpecs(option: CompletionOption): string[] {
-  const description = specText(option.description.split('\n')[0] ?? '');
+  const description = explanation(option.description.split('\n')[0] ?? '');
   const exclusive = option.names.length > 1 ? `(${option.names.map(shellWord).join(' ')})` : '';
   let action = '';
   if (option.value !== undefined) {
-    const metavar = specText(option.value);
+    const metavar = message(option.value);
     if (option.choices) action = `:${metavar}:(${option.choices.map(shellWord).join(' ')})`;
     else if (option.value === 'path') action = `:${metavar}:_files`;
     else action = `:${metavar}: `;
@@ -37,7 +41,8 @@ function argumentsCall(command: CompletionCommand, indent: string): string {
 
 export function zshCompletion(model: CompletionModel): string {
   const fn = `_${model.program.replace(/-/g, '_')}`;
-  const describe = model.commands.map((command) => `    '${shellWord(command.name)}:${specText(command.description)}'`).join('\n');
+  // _describe splits each entry at its first colon: the description after it stands as it is.
+  const describe = model.commands.map((command) => `    '${shellWord(command.name)}:${quoted(command.description)}'`).join('\n');
   const cases = model.commands
     .map((command) => `    ${shellWord(command.name)})\n${argumentsCall(command, '      ')}\n      ;;`)
     .join('\n');
