@@ -65,9 +65,10 @@ export const DURATION_BOUNDS = {
     // An access token lives about 8 hours: a day between pulls already lets a worker miss a whole
     // refresh cycle of another one. Also well below the timer limit.
     maxMs: DAY,
-    whyMin: 'each pull is a billed read of the store, and a push that finds the store newer pulls at once anyway',
+    whyMin: 'each pull is a billed read of the store',
     whyMax: 'an access token lives about 8h, so a longer interval misses the tokens other workers refresh; use off to turn pulling off',
-    off: 'pulling (tokens other workers push then arrive only when a push of ours finds the store newer)',
+    // Off: newer tokens from other workers then arrive only when a push of ours finds the store newer.
+    off: 'pulling',
   },
   pollInterval: {
     flag: '--poll-interval',
@@ -75,9 +76,9 @@ export const DURATION_BOUNDS = {
     // made on other NFS clients. Polling under a second keeps an idle sidecar awake for nothing.
     minMs: SECOND,
     maxMs: HOUR,
-    whyMin: 'the directory watch sees local writes at once; the poll is the fallback for NFS, and a faster one only keeps the sidecar awake',
+    whyMin: 'the directory watch sees local writes at once; the poll is only the fallback for NFS',
     whyMax: 'a write on another NFS client would go unseen for longer than a token refresh takes to matter',
-    off: 'the stat poll (the directory watch stays)',
+    off: 'the stat poll',
   },
   refreshJitter: {
     flag: '--refresh-jitter',
@@ -102,7 +103,7 @@ export const DURATION_BOUNDS = {
     // The Claude CLI calls its helper every 5 minutes by default (CLAUDE_CODE_API_KEY_HELPER_TTL_MS), and
     // the window is capped at half of that TTL anyway; an hour covers a TTL raised to two hours.
     maxMs: HOUR,
-    whyMin: 'the CLI\'s re-call after a 401 comes within about a second; use off to turn the detection off',
+    whyMin: 'the CLI\'s re-call after a 401 comes within about a second',
     whyMax: 'a longer window takes the CLI\'s regular calls for re-calls after a 401 (it is capped at half of CLAUDE_CODE_API_KEY_HELPER_TTL_MS too)',
     off: 'the re-read on a quick re-call',
   },
@@ -162,7 +163,7 @@ function checkBound(ms: number, text: string, bound: DurationBound): void {
     throw new UsageError(
       bound.off === undefined
         ? `${given}: a duration of at least ${formatDuration(bound.minMs)} is needed (${bound.whyMin})`
-        : `${given}: to turn off ${bound.off}, write "off"; otherwise give at least ${formatDuration(bound.minMs)} (${bound.whyMin})`,
+        : `${given}: write "off" to turn ${bound.off} off, or give at least ${formatDuration(bound.minMs)} (${bound.whyMin})`,
     );
   }
   if (ms < bound.minMs) throw new UsageError(`${given} is too short: at least ${formatDuration(bound.minMs)} (${bound.whyMin})`);

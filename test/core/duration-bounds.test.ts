@@ -25,10 +25,10 @@ describe('duration bounds', () => {
 
   test.each([
     ['pull-interval 10ms: too short, with the reason', DURATION_BOUNDS.pullInterval, '10ms', /--pull-interval 10ms is too short: at least 1s \(each pull is a billed read of the store/],
-    ['pull-interval 0: says off', DURATION_BOUNDS.pullInterval, '0', /--pull-interval 0: to turn off pulling .*write "off"/],
+    ['pull-interval 0: says off', DURATION_BOUNDS.pullInterval, '0', /--pull-interval 0: write "off" to turn pulling off, or give at least 1s \(each pull is a billed read of the store\)/],
     ['pull-interval 0s: says off', DURATION_BOUNDS.pullInterval, '0s', /write "off"/],
     ['pull-interval 30d: too long (a timer would overflow)', DURATION_BOUNDS.pullInterval, '30d', /--pull-interval 30d is too long: at most 1d/],
-    ['poll-interval 0: says off', DURATION_BOUNDS.pollInterval, '0', /--poll-interval 0: to turn off the stat poll .*write "off"/],
+    ['poll-interval 0: says off', DURATION_BOUNDS.pollInterval, '0', /--poll-interval 0: write "off" to turn the stat poll off/],
     ['poll-interval 100ms', DURATION_BOUNDS.pollInterval, '100ms', /too short: at least 1s/],
     ['timeout 0: no off for it', DURATION_BOUNDS.timeout, '0', /--timeout 0: a duration of at least 1s is needed/],
     ['timeout off', DURATION_BOUNDS.timeout, 'off', /--timeout cannot be turned off; give a duration from 1s to 1h/],
@@ -36,7 +36,7 @@ describe('duration bounds', () => {
     ['flush-timeout 500ms', DURATION_BOUNDS.flushTimeout, '500ms', /--flush-timeout 500ms is too short/],
     ['cache-ttl 0', DURATION_BOUNDS.cacheTtl, '0', /--cache-ttl 0: a duration of at least 1s/],
     ['cache-ttl 2d', DURATION_BOUNDS.cacheTtl, '2d', /--cache-ttl 2d is too long: at most 1d/],
-    ['recall-window 0: says off', DURATION_BOUNDS.recallWindow, '0', /--recall-window 0: to turn off .*"off"/],
+    ['recall-window 0: says off', DURATION_BOUNDS.recallWindow, '0', /--recall-window 0: write "off" to turn the re-read on a quick re-call off/],
     ['refresh-jitter 2h', DURATION_BOUNDS.refreshJitter, '2h', /--refresh-jitter 2h is too long/],
   ])('%s', (_name, bound, text, message) => {
     expect(() => parseBoundedDuration(text, bound)).toThrow(UsageError);
