@@ -116,7 +116,7 @@ describe('claude-creds completion', () => {
 
   test.skipIf(!hasZsh).each<[string, string[], RegExp]>([
     ['the commands', ['claude-creds', ''], /^describe: fetch run sidecar status api-key push completion help$/m],
-    ['fetch: --provider with its choices, --out with files', ['claude-creds', 'fetch', '--provider', ''], /--provider\[where the credentials live\]:name:\(env file aws gcp azure vault\).*--out\[.*\]:path:_files/],
+    ['fetch: --provider with its choices, --out with files', ['claude-creds', 'fetch', '--provider', ''], new RegExp(`--provider\\[where the credentials live\\]:name:\\(${PROVIDER_NAMES.join(' ')}\\).*--out\\[.*\\]:path:_files`)],
     ['the wrapper\'s options before --', ['claude-creds', '--log-format', ''], /--log-format\[.*\]:format:\(json pretty\)/],
     ['after --: the program as a command line of its own', ['claude-creds', '--provider', 'env', '--', 'pyth'], /^normal: pyth at 1$/m],
     ['completion: its shells', ['claude-creds', 'completion', ''], /'?1:argument:\(bash zsh\)'?/],

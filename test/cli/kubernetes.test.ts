@@ -117,7 +117,8 @@ describe('claude-creds --provider kubernetes (as a process)', () => {
       }
     };
 
-    const result = await cli(['sidecar', '--secret', `claude/${name}`, '--out', local, '--pull-interval', '300ms'], {
+    // 1s: the shortest pull interval the CLI takes (each pull is a billed store read); 300ms is refused now.
+    const result = await cli(['sidecar', '--secret', `claude/${name}`, '--out', local, '--pull-interval', '1s'], {
       env: { CLAUDE_CONFIG_DIR: join(dir, 'worker') },
       timeoutMs: 30_000,
       onSpawn: (child: ChildProcess) => {
