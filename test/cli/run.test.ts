@@ -97,7 +97,7 @@ describe('claude-creds -- command (the run wrapper)', () => {
   describe('quiet on success, as doppler run and op run are', () => {
     const login = (expiresAt = Date.now() + 8 * 3600_000) => ({ CLAUDE_CREDENTIALS_B64: makeFakeCredentials({ expiresAt }).base64 });
 
-    test('at most one line on stderr around the worker\'s output (it was 5 JSON lines, 16 on a terminal)', async () => {
+    test('at most one line on stderr around the worker\'s output (it was 5 JSON lines, 14 on a terminal)', async () => {
       const home = tempDir();
       const result = await runCli(['--', 'sh', '-c', 'echo from-the-worker'], { env: { HOME: home, ...login() } });
       expect(result.code, result.stderr).toBe(0);
