@@ -1,9 +1,6 @@
 /** `claude-creds completion bash|zsh`: a shell completion script generated from the CLI's own definitions. */
 import { Argument, Option, type Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
-import { bashCompletion } from '../completion/bash.js';
-import { completionModel } from '../completion/model.js';
-import { zshCompletion } from '../completion/zsh.js';
 
 const EXAMPLES = `
 Examples:
@@ -20,13 +17,16 @@ export function addCompletionCommand(program: Command): void {
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
     .addOption(new Option('--dry-run', 'say what would be printed, print nothing on stdout').env('CLAUDE_CREDS_DRY_RUN'))
     .addHelpText('after', EXAMPLES)
-    .action((shell: string, options: { readonly dryRun?: boolean }) => {
+    .action(async (shell: string, options: { readonly dryRun?: boolean }) => {
       if (options.dryRun) {
         process.stderr.write(`claude-creds: dry run: would print the ${shell} completion script\n`);
         return;
       }
+      // Loaded only here: no other command pays for the generators.
+      const { completionModel } = await import('../completion/model.js');
       const model = completionModel(program);
-      process.stdout.write(shell === 'zsh' ? zshCompletion(model) : bashCompletion(model));
+      const script = shell === 'zsh' ? (await import('../completion/zsh.js')).zshCompletion(model) : (await import('../completion/bash.js')).bashCompletion(model);
+      process.stdout.write(script);
       process.exitCode = EXIT.ok;
     });
 }
