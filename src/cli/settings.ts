@@ -11,7 +11,8 @@ import type { OnboardingTarget } from '../commands/onboarding.js';
 import type { SyncCommandSettings } from '../commands/sync.js';
 import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner } from '../core/config.js';
 import { parseKindOption } from '../core/credential-kind.js';
-import { parseDuration } from '../core/duration.js';
+import { DURATION_BOUNDS, parseBoundedDuration, parseBoundedDurationList, parseRequiredDuration, refreshBeforeBound } from '../core/duration-bounds.js';
+import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import type { KindFlagValues } from './options/kind-options.js';
 import type { LocalFileFlagValues } from './options/local-file-options.js';
@@ -35,9 +36,13 @@ export function fetchSettingsFrom(options: FetchFlagValues, runtime: CliRuntime)
 
 export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues, runtime: CliRuntime): Promise<SyncCommandSettings> {
   const base = fetchSettingsFrom(options, runtime);
-  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseDuration(options.refreshBefore, '--refresh-before');
+  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseRequiredDuration(options.refreshBefore, refreshBeforeBound());
   if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
     throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
+  }
+  const pullIntervalMs = parseBoundedDuration(options.pullInterval, DURATION_BOUNDS.pullInterval);
+  if (pullIntervalMs === undefined && refreshBeforeMs !== undefined) {
+    throw new UsageError('--pull-interval off cannot go with --refresh-before: the sidecars learn of each other\'s refresh by pulling');
   }
   let refresh: SyncCommandSettings['refresh'];
   if (refreshBeforeMs !== undefined) {
@@ -47,9 +52,15 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
       ...(options.oauthTokenUrl ? { tokenUrl: options.oauthTokenUrl } : {}),
       ...(options.oauthClientId ? { clientId: options.oauthClientId } : {}),
     };
+    const jitterMs = options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseRequiredDuration(options.refreshJitter, DURATION_BOUNDS.refreshJitter);
+    if (jitterMs >= refreshBeforeMs) {
+      // The refresh is due at (expiry - refresh-before + a random part of the jitter): a jitter as long
+      // as --refresh-before could push it past the expiry itself.
+      throw new UsageError(`--refresh-jitter (${formatDuration(jitterMs)}) must be shorter than --refresh-before (${formatDuration(refreshBeforeMs)}): the refresh could start after the token expired`);
+    }
     refresh = {
       beforeMs: refreshBeforeMs,
-      jitterMs: options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+      jitterMs,
       leaseMs: 60_000,
       oauth,
       refresh: (token, call) => refreshOAuthTokens(token, oauth, { now: Date.now, ...call }),
@@ -61,15 +72,16 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
   }
   return {
     ...base,
-    pullIntervalMs: parseDuration(options.pullInterval, '--pull-interval'),
-    pollIntervalMs: parseDuration(options.pollInterval, '--poll-interval'),
+    // 0 is how the engine spells off; the flags spell it `off`.
+    pullIntervalMs: pullIntervalMs ?? 0,
+    pollIntervalMs: parseBoundedDuration(options.pollInterval, DURATION_BOUNDS.pollInterval) ?? 0,
     debounceMs: 150,
     accessOnly: options.workerCopy === 'access-only',
-    warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
+    warnBeforeMs: parseBoundedDurationList(options.warnBefore, DURATION_BOUNDS.warnBefore),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     health: port === undefined ? undefined : { host: options.healthHost, port },
-    flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
+    flushTimeoutMs: parseRequiredDuration(options.flushTimeout, DURATION_BOUNDS.flushTimeout),
   };
 }
 

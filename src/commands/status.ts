@@ -3,7 +3,9 @@
  */
 import { assessExpiry, type ExpiryState } from '../core/credentials.js';
 import { formatDuration } from '../core/duration.js';
-import type { LocalCredentials } from '../io/local-credentials.js';
+import { isClaudeCredsError } from '../core/errors.js';
+import { readLocalCredentials, type LocalCredentials } from '../io/local-credentials.js';
+import { pathType } from '../io/path-type.js';
 
 export type StatusState = ExpiryState | 'invalid' | 'missing';
 
@@ -36,8 +38,28 @@ export interface StatusReport {
   readonly helperConfigured?: boolean;
 }
 
-export function buildStatusReport(path: string, local: LocalCredentials, now: number, warnBeforeMs: number): StatusReport {
+/** What status read: the classified file, or something at the path that is no readable credentials file. */
+export type StatusInput = LocalCredentials | { readonly state: 'unreadable'; readonly problem: string };
+
+/**
+ * The local file as status sees it. A directory, a FIFO, a file it may not read: all "invalid" (exit 3)
+ * with the reason, so a probe gets one of its documented codes (0-4), never a configuration error.
+ */
+export async function readStatusInput(path: string): Promise<StatusInput> {
+  if ((await pathType(path)) === 'directory') {
+    return { state: 'unreadable', problem: `${path} is a directory, not a credentials file (give the file's path with --out)` };
+  }
+  try {
+    return await readLocalCredentials(path);
+  } catch (error) {
+    if (isClaudeCredsError(error)) return { state: 'unreadable', problem: error.message };
+    throw error;
+  }
+}
+
+export function buildStatusReport(path: string, local: StatusInput, now: number, warnBeforeMs: number): StatusReport {
   if (local.state === 'missing') return { path, state: 'missing', present: false, valid: false, problem: `${path} does not exist` };
+  if (local.state === 'unreadable') return { path, state: 'invalid', present: true, valid: false, problem: local.problem };
   if (local.state === 'invalid') {
     return { path, state: 'invalid', present: true, valid: false, problem: local.error.message };
   }

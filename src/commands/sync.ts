@@ -3,6 +3,7 @@
  * wrapped command in one process). Both start a SyncEngine and, when asked, the health endpoints.
  */
 import type { Owner, ProviderChoice } from '../core/config.js';
+import { formatDuration } from '../core/duration.js';
 import { describeCause } from '../core/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
@@ -69,7 +70,7 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
     {
       path: settings.out,
       location: provider.location,
-      pullInterval: `${settings.pullIntervalMs} ms`,
+      pullInterval: settings.pullIntervalMs === 0 ? 'off' : formatDuration(settings.pullIntervalMs),
       proactiveRefresh: settings.refresh !== undefined,
       workerCopy: settings.accessOnly ? 'access-only' : 'full',
       healthPort: health?.port,

@@ -2,6 +2,7 @@
  * Turns the CLI's raw option strings and a snapshot of the environment into checked configuration.
  * Pure: the CLI hands in argv-derived options, `env` and the home directory; nothing here reads them.
  */
+import { checkedHome, configDirFromEnv, joinPath } from './config-dir.js';
 import { ConfigError, UsageError } from './errors.js';
 import { PROVIDER_NAMES, type ProviderConfig, type ProviderName } from './provider.js';
 
@@ -32,20 +33,16 @@ export interface ProviderChoice {
 
 /** `$CLAUDE_CONFIG_DIR/.credentials.json`, else `$HOME/.claude/.credentials.json`. */
 export function defaultCredentialsPath(env: Environment, homedir: string): string {
-  const configDir = env.CLAUDE_CONFIG_DIR;
-  if (configDir !== undefined && configDir !== '') return joinPath(configDir, CREDENTIALS_FILE_NAME);
-  return joinPath(joinPath(homedir, '.claude'), CREDENTIALS_FILE_NAME);
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+  const configDir = configDirFromEnv(env, homedir);
+  if (configDir !== undefined) return joinPath(configDir, CREDENTIALS_FILE_NAME);
+  return joinPath(joinPath(checkedHome(homedir), '.claude'), CREDENTIALS_FILE_NAME);
 }
 
 /** `.claude.json`: inside `$CLAUDE_CONFIG_DIR` when set, else beside `~/.claude` in the home directory. */
 export function onboardingPath(env: Environment, homedir: string): string {
-  const configDir = env.CLAUDE_CONFIG_DIR;
-  if (configDir !== undefined && configDir !== '') return joinPath(configDir, '.claude.json');
-  return joinPath(homedir, '.claude.json');
+  const configDir = configDirFromEnv(env, homedir);
+  if (configDir !== undefined) return joinPath(configDir, '.claude.json');
+  return joinPath(checkedHome(homedir), '.claude.json');
 }
 
 export interface Owner {

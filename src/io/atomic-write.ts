@@ -9,6 +9,7 @@ import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, unlink } f
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { WriteError, describeCause } from '../core/errors.js';
+import { fileSystemErrorHint } from './system-error-hints.js';
 
 export interface AtomicWriteOptions {
   readonly fileMode?: number;
@@ -198,7 +199,7 @@ const ERRNO_HINTS: Record<string, string> = {
 
 function writeError(what: string, error: unknown): WriteError {
   const code = (error as { code?: unknown } | undefined)?.code;
-  const hint = typeof code === 'string' ? ERRNO_HINTS[code] : undefined;
+  const hint = fileSystemErrorHint(error) ?? (typeof code === 'string' ? ERRNO_HINTS[code] : undefined);
   return new WriteError(`${what}: ${hint ?? describeCause(error)}`, { cause: error });
 }
 

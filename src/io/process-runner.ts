@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { SpawnError } from '../core/errors.js';
+import { spawnFailure } from './system-error-hints.js';
 
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
@@ -55,14 +55,7 @@ export function runChild(command: string, args: readonly string[], options: RunO
     for (const signal of early.splice(0)) child.kill(signal);
     child.once('error', (error: NodeJS.ErrnoException) => {
       detach();
-      const notFound = error.code === 'ENOENT';
-      reject(
-        new SpawnError(
-          notFound ? `command not found: ${command}` : `cannot run ${command}: ${error.code ?? error.message}`,
-          notFound ? 127 : 126,
-          { cause: error },
-        ),
-      );
+      reject(spawnFailure(command, error));
     });
     child.once('exit', (code, signal) => {
       detach();

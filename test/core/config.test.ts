@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables } from '../../src/core/config.js';
+import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner, secretVariables } from '../../src/core/config.js';
 import { ConfigError, UsageError } from '../../src/core/errors.js';
 
 describe('defaultCredentialsPath', () => {
@@ -10,6 +10,24 @@ describe('defaultCredentialsPath', () => {
     [{ CLAUDE_CONFIG_DIR: '' }, '/root', '/root/.claude/.credentials.json'],
   ])('with %j and home %s it is %s', (env, home, expected) => {
     expect(defaultCredentialsPath(env, home)).toBe(expected);
+  });
+});
+
+describe('the config directory: setups where claude-creds and the Claude CLI would silently disagree are refused', () => {
+  test.each([
+    ['HOME empty, no CLAUDE_CONFIG_DIR (was /.claude/.credentials.json)', {}, '', /^HOME is empty, so there is no ~\/\.claude to use \(it would be \/\.claude\): set CLAUDE_CONFIG_DIR or HOME, or give the file with --out$/],
+    ['CLAUDE_CONFIG_DIR="~/cfg" (a shell did not expand it)', { CLAUDE_CONFIG_DIR: '~/cfg' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~\/cfg": the ~ was not expanded.*the Claude CLI does not expand it either.*\(\/home\/node\/cfg\?\)$/],
+    ['CLAUDE_CONFIG_DIR="~"', { CLAUDE_CONFIG_DIR: '~' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~": .*set it to the absolute path$/],
+    ['CLAUDE_CONFIG_DIR="~node/cfg"', { CLAUDE_CONFIG_DIR: '~node/cfg' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~node\/cfg"/],
+  ])('%s: ConfigError (78)', (_name, env, home, message) => {
+    expect(() => defaultCredentialsPath(env, home)).toThrow(ConfigError);
+    expect(() => defaultCredentialsPath(env, home)).toThrow(message);
+    expect(() => onboardingPath(env, home)).toThrow(message);
+  });
+
+  test('HOME empty does not matter when CLAUDE_CONFIG_DIR is set; a ~ inside the path is just a character', () => {
+    expect(defaultCredentialsPath({ CLAUDE_CONFIG_DIR: '/cfg' }, '')).toBe('/cfg/.credentials.json');
+    expect(defaultCredentialsPath({ CLAUDE_CONFIG_DIR: '/data/~backup' }, '/root')).toBe('/data/~backup/.credentials.json');
   });
 });
 

@@ -109,11 +109,11 @@ describe('/readyz', () => {
       'not ready: no valid credentials in /home/node/.claude/.credentials.json\n',
       makeStatus({ ready: false, localExpiresAt: undefined }),
     ],
-    ['expired', 503, 'not ready: token expired 7m 0s ago\n', makeStatus({ ready: false, localExpiresAt: NOW - 7 * MINUTE })],
+    ['expired', 503, 'not ready: token expired 7m ago\n', makeStatus({ ready: false, localExpiresAt: NOW - 7 * MINUTE })],
     [
       'inside the safety margin',
       503,
-      'not ready: token expires in 2m 0s\n',
+      'not ready: token expires in 2m\n',
       makeStatus({ ready: false, localExpiresAt: NOW + 2 * MINUTE }),
     ],
   ])('%s -> %i', async (_name, code, body, status) => {

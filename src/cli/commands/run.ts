@@ -24,6 +24,7 @@ type RunFlagValues = FetchFlagValues & SyncFlagValues & LogFlagValues & { readon
 export function addRunCommand(program: Command, runtime: CliRuntime): void {
   withKindOption(withSyncOptions(withLogOptions(withLocalFileOptions(withProviderOptions(program.command('run', { isDefault: true }))))), true)
     .description('fetch, then run COMMAND with the same stdio, forwarding signals and exiting with its status')
+    .usage('[options] [--] COMMAND [ARGS...]')
     .argument('[command...]', 'the command to run, after --')
     .addOption(new Option('--sync', 'keep syncing beside the command, as the sidecar does (push refreshed tokens, pull newer ones)').env('CLAUDE_CREDS_SYNC'))
     .addOption(
@@ -34,7 +35,7 @@ export function addRunCommand(program: Command, runtime: CliRuntime): void {
     )
     .passThroughOptions()
     .addHelpText('after', EXAMPLES)
-    .action((commandLine: string[], options: RunFlagValues) =>
+    .action((commandLine: string[], options: RunFlagValues, self: Command) =>
       runtime.run(async () => {
         const [command, ...args] = commandLine;
         if (command === undefined) throw new UsageError('no command to run: use `claude-creds [options] -- COMMAND [ARGS...]`, or `claude-creds fetch`');
@@ -59,6 +60,8 @@ export function addRunCommand(program: Command, runtime: CliRuntime): void {
             env: runtime.env,
             secretVariables: secretVariables(fetch.provider.config),
             tokenVia: options.tokenVia === 'env' ? 'env' : 'fd',
+            // --log-level or CLAUDE_CREDS_LOG_LEVEL given: every step, as asked. Otherwise quiet.
+            verbose: self.getOptionValueSource('logLevel') !== 'default',
           },
           context,
         );
