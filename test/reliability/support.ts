@@ -93,9 +93,14 @@ export function spawnCli(args: readonly string[], options: SpawnCliOptions = {})
  * the many short-lived writer processes starts as plain node in ~50 ms instead of ~300 ms under tsx.
  */
 export async function bundleWriterChild(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'writer-child.mjs');
+  return bundleChild(outDir, 'writer-child');
+}
+
+/** Bundles `test/reliability/<name>.ts` (and the sources it imports) into `<outDir>/<name>.mjs`, for plain node. */
+export async function bundleChild(outDir: string, name: string): Promise<string> {
+  const outfile = join(outDir, `${name}.mjs`);
   await build({
-    entryPoints: [fileURLToPath(new URL('./writer-child.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(`./${name}.ts`, import.meta.url))],
     bundle: true,
     platform: 'node',
     format: 'esm',
