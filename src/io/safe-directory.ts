@@ -31,6 +31,8 @@ export interface OpenDirectoryOptions {
    * directory someone swapped in (say root's own) would be handed to the worker.
    */
   readonly owner?: Owner | undefined;
+  /** false: give only a directory we create to `owner`, leave an existing one as it is (say $HOME). */
+  readonly giveExisting?: boolean;
 }
 
 let procFdWorks: boolean | undefined;
@@ -115,7 +117,8 @@ export class SafeDirectory {
         throw new WriteError(`cannot set the mode of ${this.path}: ${this.describe(error)}`, { cause: error });
       });
     }
-    if (owner === undefined || (this.stats.uid === owner.uid && this.stats.gid === owner.gid)) {
+    const give = created || options.giveExisting !== false;
+    if (owner === undefined || !give || (this.stats.uid === owner.uid && this.stats.gid === owner.gid)) {
       this.stats = await this.handle.stat();
       return;
     }
