@@ -68,7 +68,7 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
     warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    health: port === undefined ? undefined : { host: options.healthHost, port },
+    health: port === undefined ? undefined : { host: options.healthHost, port, statusDetails: options.healthStatusDetails === true },
     flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
   };
 }
