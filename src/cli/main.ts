@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { CommanderError } from 'commander';
 import { EXIT, describeCause, isClaudeCredsError } from '../core/errors.js';
+import { printable } from '../core/printable.js';
 import { buildProgram } from './program.js';
 import { captureEnvironment } from './runtime.js';
 
@@ -22,10 +23,10 @@ function runTask(task: () => Promise<number>): Promise<void> {
 
 function reportError(error: unknown): number {
   if (isClaudeCredsError(error)) {
-    process.stderr.write(`claude-creds: ${error.message}\n`);
+    process.stderr.write(`claude-creds: ${printable(error.message)}\n`);
     return error.exitCode;
   }
-  process.stderr.write(`claude-creds: unexpected error: ${describeCause(error)}\n`);
+  process.stderr.write(`claude-creds: unexpected error: ${printable(describeCause(error))}\n`);
   return EXIT.software;
 }
 

@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatDuration } from '../core/duration.js';
+import { printableJson } from '../core/printable.js';
 import type { OperationRecord, SyncOperation, SyncStatus } from '../core/sync-status.js';
 
 export interface HealthServerOptions {
@@ -225,7 +226,7 @@ export function statusJson(status: SyncStatus, now: number, detailed = true): st
       failures,
     },
   };
-  return JSON.stringify(body);
+  return printableJson(body);
 }
 
 function record(entry: OperationRecord | undefined, detailed: boolean): { at: string | null; ok: boolean; detail?: string } | null {

@@ -168,6 +168,14 @@ describe('/status', () => {
     expect(body.lastError).toBeNull();
   });
 
+  test('writes C1 controls and line separators in the messages as \\u escapes (JSON.stringify would leave them raw)', async () => {
+    const detail = 'store said \u009b2J\u2028\u202e no';
+    const base = await serve(() => makeStatus({ lastError: { at: NOW, ok: false, detail } }));
+    const text = await (await fetch(`${base}/status`)).text();
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+    expect((JSON.parse(text) as { lastError: { detail: string } }).lastError.detail).toBe(detail);
+  });
+
   test('does not publish fields the snapshot grows later', async () => {
     const status = makeStatus();
     const leaky = {

@@ -4,6 +4,7 @@ import { STATUS_EXIT, buildStatusReport, formatStatusText } from '../../commands
 import { defaultCredentialsPath } from '../../core/config.js';
 import { parseKindOption } from '../../core/credential-kind.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
+import { printableJson } from '../../core/printable.js';
 import { readLocalCredentials } from '../../io/local-credentials.js';
 import { dryRunReport, kindNote } from '../dry-run.js';
 import { withKindOption, type KindFlagValues } from '../options/kind-options.js';
@@ -45,7 +46,7 @@ export function addStatusCommand(program: Command, runtime: CliRuntime): void {
           }
         }
         if (report === undefined) throw new Error('unreachable: no status report');
-        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
+        process.stdout.write(options.json ? `${printableJson(report, 2)}\n` : formatStatusText(report));
         return STATUS_EXIT[report.state];
       }),
     );
