@@ -12,7 +12,7 @@
  *
  * Without /proc/self/fd (not Linux) the same checks are made by path: best effort, said in the README.
  */
-import { constants, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
@@ -37,12 +37,21 @@ export interface OpenDirectoryOptions {
 
 let procFdWorks: boolean | undefined;
 
+/** Whether `/proc/self/fd/N/name` resolves inside the directory N holds: probed once, on `/` itself. */
 function procSelfFd(): boolean {
   if (procFdWorks !== undefined) return procFdWorks;
+  procFdWorks = false;
+  if (process.platform !== 'linux') return procFdWorks;
+  let fd: number | undefined;
   try {
-    procFdWorks = process.platform === 'linux' && readFileSync('/proc/self/fdinfo/0', 'utf8').includes('flags');
+    fd = openSync('/', O_PATH | constants.O_DIRECTORY);
+    const through = statSync(`/proc/self/fd/${fd}/.`);
+    const root = statSync('/');
+    procFdWorks = through.ino === root.ino && through.dev === root.dev && readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').includes('flags');
   } catch {
     procFdWorks = false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return procFdWorks;
 }
