@@ -19,8 +19,8 @@ import { bundleChild, figure, isRoot } from './support.js';
 
 const ATTACKER = fileURLToPath(new URL('./swap-attacker.py', import.meta.url));
 const WORKER = { uid: 1000, gid: 1000 };
-const CLI_RUNS = 24;
-const LOOP_WRITES = 2000;
+const CLI_RUNS = 20;
+const LOOP_WRITES = 1500;
 
 function python3Missing(): string | undefined {
   const probe = spawnSync('python3', ['-c', 'import ctypes'], { encoding: 'utf8' });
@@ -61,6 +61,11 @@ function makeLayout(): Layout {
 
 interface Scenario {
   readonly name: string;
+  /**
+   * The same secret every run, so each run after the first takes the "identical content: settle mode
+   * and owner" path, where a path-based chmod/chown would follow the link; otherwise new and same in turn.
+   */
+  readonly settleEveryRun: boolean;
   /** Plants the victim(s) under `victims`; returns where the attacker swaps: the directory, the target's name, the link's target. */
   readonly plant: (layout: Layout) => { dir: string; target: string; victim: string };
 }
@@ -68,6 +73,7 @@ interface Scenario {
 const SCENARIOS: readonly Scenario[] = [
   {
     name: 'the credentials file swapped with a link to a root 0644 file',
+    settleEveryRun: true,
     plant: ({ victims, config }) => {
       const victim = join(victims, 'config-file');
       writeFileSync(victim, 'root owns this\n', { mode: 0o644 });
@@ -77,6 +83,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'the credentials file swapped with a link to a setuid root program',
+    settleEveryRun: true,
     plant: ({ victims, config }) => {
       const victim = join(victims, 'setuid-tool');
       writeFileSync(victim, '#!/bin/sh\nexit 0\n');
@@ -86,6 +93,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'the config directory swapped with a link to a root-owned directory',
+    settleEveryRun: false,
     plant: ({ victims, home }) => {
       const victim = join(victims, 'root-dir');
       mkdirSync(victim, { mode: 0o755 });
@@ -168,7 +176,7 @@ describe.skipIf(skipReason !== undefined)(`root with --owner in a directory the 
       let runs = 0;
       try {
         for (let run = 0; run < CLI_RUNS && compromisedAt === undefined; run += 1) {
-          const fake = fakes[Math.floor(run / 2)] as FakeCredentials;
+          const fake = fakes[scenario.settleEveryRun ? 0 : Math.floor(run / 2)] as FakeCredentials;
           const result = await runBundle(join(build.dist, BUNDLE_ENTRY), ['fetch', '--force', '--owner', `${WORKER.uid}:${WORKER.gid}`, '--out', layout.out], {
             env: { CLAUDE_CREDENTIALS_B64: fake.base64 },
           });
