@@ -17,6 +17,7 @@ import { SyncEngine } from '../src/sync/sync-engine.js';
 import { FAKE_AWS_ENV, startFakeAws } from '../test/fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../test/fakes/azure-key-vault.js';
 import { startFakeGcp } from '../test/fakes/gcp-secret-manager.js';
+import { startFakeKubernetes } from '../test/fakes/kubernetes-api.js';
 import type { RunningFake } from '../test/fakes/running-fake.js';
 import { writeLikeClaudeCli } from '../test/support/claude-cli-writer.js';
 import { makeFakeCredentials } from '../test/support/fake-credentials.js';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
   const aws = await startFakeAws();
   const gcp = await startFakeGcp();
   const azure = await startFakeAzure();
+  const kubernetes = await startFakeKubernetes();
   const login = makeFakeCredentials({ expiresAt: Date.now() + 8 * HOUR });
   const storeFile = join(work, 'store.json');
   writeFileSync(storeFile, login.json);
@@ -155,6 +157,8 @@ async function main(): Promise<void> {
     cloud(aws, 'aws'),
     cloud(gcp, 'gcp'),
     cloud(azure, 'azure'),
+    // In-cluster configuration: the service account token read from its file, HTTPS to the API server.
+    cloud(kubernetes, 'kubernetes'),
   ];
 
   const startup = [...(await measureStartup('bundle', [BUNDLE], cases)), ...(await measureStartup('dev (tsx)', DEV_ENTRY, cases.slice(0, 2)))];
@@ -295,7 +299,7 @@ async function main(): Promise<void> {
     process.stderr.write(`scale ${n}: ${calls} store calls in ${scaleWindowS} s\n`);
   }
 
-  await Promise.all([aws.close(), gcp.close(), azure.close()]);
+  await Promise.all([aws.close(), gcp.close(), azure.close(), kubernetes.close()]);
   rmSync(work, { recursive: true, force: true });
 
   const lines: string[] = [];

@@ -38,6 +38,7 @@ const result = await build({
     'providers/gcp': 'src/providers/gcp/index.ts',
     'providers/azure': 'src/providers/azure/index.ts',
     'providers/vault': 'src/providers/vault/index.ts',
+    'providers/kubernetes': 'src/providers/kubernetes/index.ts',
   },
   outdir,
   bundle: true,

@@ -104,7 +104,7 @@ export function chooseProvider(options: ProviderOptions, env: Environment): Prov
   const variable = DEFAULT_SECRET_VARIABLES.find((name) => env[name] !== undefined);
   if (variable !== undefined && secret === '') return build('env', `${variable} is set`);
   throw new ConfigError(
-    'no credentials provider chosen: pass --provider (env, file, aws, gcp, azure, vault) with --secret, ' +
+    `no credentials provider chosen: pass --provider (${PROVIDER_NAMES.join(', ')}) with --secret, ` +
       'or set CLAUDE_CREDENTIALS_B64 / CLAUDE_CREDENTIALS_JSON, or give --secret as a path, an AWS ARN, ' +
       'a projects/P/secrets/S path, a Key Vault URL, or a Vault KV path (mount/path) with VAULT_ADDR set',
   );
@@ -156,6 +156,8 @@ export const STORE_CREDENTIAL_VARIABLES: Readonly<Record<ProviderName, readonly 
     'MSI_SECRET',
   ],
   vault: VAULT_SECRET_VARIABLES,
+  // The kubeconfig holds tokens or client keys; the in-cluster token is a file (see the threat model).
+  kubernetes: ['KUBECONFIG', 'CLAUDE_CREDS_KUBERNETES_SA_DIR'],
 };
 
 /**

@@ -3,7 +3,7 @@
  * version marker; parsing, validation and the freshness rule live in the core, never here.
  */
 
-export const PROVIDER_NAMES = ['env', 'file', 'aws', 'gcp', 'azure', 'vault'] as const;
+export const PROVIDER_NAMES = ['env', 'file', 'aws', 'gcp', 'azure', 'vault', 'kubernetes'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /**
@@ -58,11 +58,11 @@ export interface Provider {
 /** Everything a provider factory may use. Built once by the CLI; providers never read process.env. */
 export interface ProviderConfig {
   readonly name: ProviderName;
-  /** `--secret`: a path (file), a variable name (env), a name/ARN/resource path/URL (cloud). */
+  /** `--secret`: a path (file), a variable name (env), a name/ARN/resource path/URL (cloud), [namespace/]name[#key] (kubernetes). */
   readonly secret: string | undefined;
   /** `--region` (aws); the SDK's own chain (AWS_REGION...) applies when unset. */
   readonly region: string | undefined;
-  /** `--endpoint`: a LocalStack-style endpoint URL (aws, azure), or host:port for gcp. */
+  /** `--endpoint`: a LocalStack-style endpoint URL (aws, azure), host:port for gcp, the API server URL (kubernetes). */
   readonly endpoint: string | undefined;
   /** `--project` (gcp). */
   readonly project: string | undefined;

@@ -12,6 +12,7 @@ const loaders: Record<ProviderName, () => Promise<ProviderFactory>> = {
   gcp: async () => (await import('./gcp/index.js')).createGcpProvider,
   azure: async () => (await import('./azure/index.js')).createAzureProvider,
   vault: async () => (await import('./vault/index.js')).createVaultProvider,
+  kubernetes: async () => (await import('./kubernetes/index.js')).createKubernetesProvider,
 };
 
 export async function createProvider(config: ProviderConfig): Promise<Provider> {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { runCli, type CliOptions } from '../support/cli.js';
@@ -31,6 +32,14 @@ const cases: CloudCase[] = [
   { name: 'azure', start: () => startFakeAzure(), sdkPackage: '@azure/keyvault-secrets', permission: /Key Vault Secrets User/, readOperation: 'getSecret' },
   // No SDK: plain node:http(s). Hiding node:https is the vault provider's stripped-image case.
   { name: 'vault', start: () => startFakeVault(), sdkPackage: 'node:https', permission: /"read" on secret\/data\//, readOperation: 'kv-read' },
+  // No SDK either; in-cluster configuration (service account directory, KUBERNETES_SERVICE_HOST/PORT).
+  {
+    name: 'kubernetes',
+    start: () => startFakeKubernetes(),
+    sdkPackage: 'node:https',
+    permission: /cannot get secrets "claude-credentials-\d+" in namespace "claude" \(403 Forbidden\); grant it with: kubectl create role claude-creds --namespace claude --verb=get,update --resource=secrets --resource-name=claude-credentials-\d+/,
+    readOperation: 'get-secret',
+  },
 ];
 
 const HIDE_MODULES = fileURLToPath(new URL('../support/hide-modules.mjs', import.meta.url));

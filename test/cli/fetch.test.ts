@@ -122,7 +122,7 @@ describe('claude-creds fetch', () => {
   test('with no provider and nothing to infer one from, exits 78 listing the options', async () => {
     const result = await runCli(['fetch', '--out', join(tempDir(), 'c.json')]);
     expect(result.code).toBe(78);
-    expect(result.stderr).toMatch(/no credentials provider chosen: pass --provider \(env, file, aws, gcp, azure, vault\)/);
+    expect(result.stderr).toMatch(/no credentials provider chosen: pass --provider \(env, file, aws, gcp, azure, vault, kubernetes\)/);
   });
 
   test.each([

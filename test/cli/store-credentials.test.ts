@@ -9,6 +9,7 @@ import type { ProviderName } from '../../src/core/provider.js';
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { startFakeVault } from '../fakes/vault.js';
 import { logLines, runCli } from '../support/cli.js';
@@ -20,6 +21,7 @@ const cases: Array<[ProviderName, () => Promise<RunningFake>]> = [
   ['gcp', () => startFakeGcp()],
   ['azure', () => startFakeAzure()],
   ['vault', () => startFakeVault()],
+  ['kubernetes', () => startFakeKubernetes()],
 ];
 
 const UNSET: Readonly<Record<string, true>> = { AWS_PROFILE: true };

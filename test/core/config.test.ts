@@ -47,7 +47,13 @@ describe('chooseProvider', () => {
 
   test('a name that fits nothing is a config error that lists the options', () => {
     expect(() => chooseProvider({ secret: 'claude-credentials' }, {})).toThrow(ConfigError);
-    expect(() => chooseProvider({}, {})).toThrow(/--provider \(env, file, aws, gcp, azure, vault\)/);
+    expect(() => chooseProvider({}, {})).toThrow(/--provider \(env, file, aws, gcp, azure, vault, kubernetes\)/);
+  });
+
+  test('kubernetes is chosen by --provider only: a namespace/name in a pod is not guessed (it is also a Vault KV path)', () => {
+    const inPod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    expect(chooseProvider({ provider: 'kubernetes', secret: 'claude/claude-credentials' }, inPod).config.name).toBe('kubernetes');
+    expect(() => chooseProvider({ secret: 'claude/claude-credentials' }, inPod)).toThrow(ConfigError);
   });
 
   test('an unknown provider name is a usage error', () => {

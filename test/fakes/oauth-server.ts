@@ -36,6 +36,10 @@ export interface FakeOAuthOptions {
    * get a 200 the client must refuse. The presented token is burnt all the same, as on a real server.
    */
   transformResponse: ((body: Record<string, unknown>) => Record<string, unknown> | string) | undefined;
+  /** When set, every accepted refresh answers `refresh_token_expires_in` (the real service sends it). */
+  refreshTokenExpiresInSeconds: number | undefined;
+  /** `error_description` of an invalid_grant; the real service says "Refresh token expired" at a login's end. */
+  invalidGrantDescription: string;
 }
 
 export interface FakeOAuthRequest {
@@ -46,6 +50,10 @@ export interface FakeOAuthRequest {
   readonly at: number;
   /** Why it was refused: 'dead', 'unknown', 'invalid_client', 'invalid_request', or 'fault:<kind>'. */
   readonly reason?: string;
+  /** What the client sent, to check the refresh client's wire behaviour (absent when not a string). */
+  readonly clientId?: string;
+  readonly scope?: string;
+  readonly userAgent?: string;
 }
 
 export interface IssuedLogin {
@@ -63,11 +71,19 @@ export interface FakeOAuthServer {
   /** Consulted with `next('refresh')` on every call. */
   readonly faults: FaultInjector;
   /** Makes a fresh login: a credentials JSON document whose refresh token the server accepts (once). */
-  issueLogin(options?: { expiresInMs?: number; subscriptionType?: string }): IssuedLogin;
+  issueLogin(options?: {
+    expiresInMs?: number;
+    subscriptionType?: string;
+    /** Extra `claudeAiOauth` fields (e.g. refreshTokenExpiresAt) and top-level keys (e.g. mcpOAuth). */
+    extraOAuth?: Record<string, unknown>;
+    extraTopLevel?: Record<string, unknown>;
+  }): IssuedLogin;
   /** Every refresh request that carried a parsable body, in order. */
   readonly requests: FakeOAuthRequest[];
   /** Count of accepted refreshes. */
   refreshCount(): number;
+  /** Count of refreshes refused because the refresh token had already been rotated (reuse). */
+  reusedCount(): number;
   /** Options that can be changed between calls. */
   options: FakeOAuthOptions;
   close(): Promise<void>;
@@ -80,6 +96,8 @@ const DEFAULT_OPTIONS: FakeOAuthOptions = {
   checkClientId: true,
   echoTokenInErrors: false,
   transformResponse: undefined,
+  refreshTokenExpiresInSeconds: undefined,
+  invalidGrantDescription: 'Invalid refresh token',
 };
 
 interface TokenState {
@@ -109,8 +127,13 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
     }
     const body = parseObject(bodyText);
     const presented = typeof body?.refresh_token === 'string' ? body.refresh_token : '';
+    const sent = {
+      ...(typeof body?.client_id === 'string' ? { clientId: body.client_id } : {}),
+      ...(typeof body?.scope === 'string' ? { scope: body.scope } : {}),
+      ...(typeof request.headers['user-agent'] === 'string' ? { userAgent: request.headers['user-agent'] } : {}),
+    };
     const record = (accepted: boolean, reason?: string): void => {
-      requests.push({ refreshToken: presented, accepted, at: Date.now(), ...(reason === undefined ? {} : { reason }) });
+      requests.push({ refreshToken: presented, accepted, at: Date.now(), ...(reason === undefined ? {} : { reason }), ...sent });
     };
 
     const decision = faults.next(REFRESH_OPERATION);
@@ -145,7 +168,7 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
       record(false, state === undefined ? 'unknown' : 'dead');
       const description = options.echoTokenInErrors
         ? `Refresh token ${presented} is invalid, expired or revoked`
-        : 'Invalid refresh token';
+        : options.invalidGrantDescription;
       return send(response, 400, { error: 'invalid_grant', error_description: description });
     }
 
@@ -162,6 +185,7 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
       access_token: accessToken,
       expires_in: options.expiresInSeconds,
       ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
+      ...(options.refreshTokenExpiresInSeconds === undefined ? {} : { refresh_token_expires_in: options.refreshTokenExpiresInSeconds }),
       scope: options.scope,
     };
     send(response, 200, options.transformResponse?.(answer) ?? answer);
@@ -186,6 +210,8 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
         expiresAt,
         scopes: options.scope.split(' ').filter((s) => s !== ''),
         ...(login.subscriptionType === undefined ? {} : { subscriptionType: login.subscriptionType }),
+        ...(login.extraOAuth === undefined ? {} : { extraOAuth: login.extraOAuth }),
+        ...(login.extraTopLevel === undefined ? {} : { extraTopLevel: login.extraTopLevel }),
       });
       chains += 1;
       refreshTokens.set(credentials.refreshToken, { chain: chains, live: true });
@@ -197,6 +223,7 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
       };
     },
     refreshCount: () => requests.filter((r) => r.accepted).length,
+    reusedCount: () => requests.filter((r) => r.reason === 'dead').length,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

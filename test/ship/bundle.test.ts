@@ -6,17 +6,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
 import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { startFakeAzure } from '../fakes/azure-key-vault.js';
 import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
+import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
-import { BUNDLE_ENTRY, ROOT, buildBundle, copyIntoEmptyDir, nodeModulesAbove, runBundle, type Build, type Metafile } from './ship-support.js';
+import { BUNDLE_ENTRY, BUNDLE_NODE, ROOT, buildBundle, copyIntoEmptyDir, nodeModulesAbove, runBundle, type Build, type Metafile } from './ship-support.js';
 
 const SDK_PACKAGES = ['@aws-sdk/', '@smithy/', '@google-cloud/', 'google-gax', '@grpc/', '@azure/', '@azure-rest/', 'protobufjs'];
 
@@ -61,6 +62,14 @@ function inputsOf(meta: Metafile, outputs: Set<string>): string[] {
 
 describe('the bundle, copied alone into an empty directory', () => {
   const tempDir = useTempDir();
+
+  // Only when another node was asked for (npm run test:node24): otherwise the runtime is this process's.
+  test.runIf(process.env.CLAUDE_CREDS_TEST_NODE !== undefined)('runs on CLAUDE_CREDS_TEST_NODE, of the major CLAUDE_CREDS_TEST_NODE_MAJOR names', () => {
+    const version = spawnSync(BUNDLE_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    console.log(JSON.stringify({ bundleNode: BUNDLE_NODE, version, vitestNode: process.version }));
+    expect(process.env.CLAUDE_CREDS_TEST_NODE_MAJOR, 'set CLAUDE_CREDS_TEST_NODE_MAJOR too').toMatch(/^\d+$/);
+    expect(version).toMatch(new RegExp(`^v${process.env.CLAUDE_CREDS_TEST_NODE_MAJOR}\\.`));
+  });
 
   test('no node_modules is reachable from the copy, and only .mjs files were built', () => {
     expect(nodeModulesAbove(copy.dist)).toEqual([]);
@@ -131,6 +140,12 @@ const cloudCases: Array<{
   { name: 'azure', start: () => startFakeAzure() },
   // Vault keeps KV data, an object: the credentials live in its `credentials` field.
   { name: 'vault', start: () => startFakeVault(), payloadOf: (stored: string) => (JSON.parse(stored) as { credentials: string }).credentials },
+  // The fake stores the Secret object: the credentials are the base64 of its credentials.json key.
+  {
+    name: 'kubernetes',
+    start: () => startFakeKubernetes(),
+    payloadOf: (stored: string) => Buffer.from((JSON.parse(stored) as { data: Record<string, string> }).data['credentials.json'] ?? '', 'base64').toString('utf8'),
+  },
 ];
 
 describe.each(cloudCases)('the bundle with the $name provider against its local fake', ({ start, payloadOf = (stored: string) => stored }) => {
@@ -178,6 +193,14 @@ describe('code splitting', () => {
     expect(inputsOf(build.meta, closure).some((input) => input.includes(`node_modules/${sdk}/`))).toBe(true);
   });
 
+  test('the kubernetes provider loads the YAML parser only on the kubeconfig path: in a pod it is never read', () => {
+    const onLoad = inputsOf(build.meta, staticClosure(build.meta, [outputPath('providers/kubernetes.mjs')]));
+    const ever = inputsOf(build.meta, staticClosure(build.meta, [outputPath('providers/kubernetes.mjs')], true));
+    expect(onLoad.some((input) => input.includes('src/providers/kubernetes/client.ts'))).toBe(true);
+    expect(onLoad.filter((input) => input.includes('node_modules/'))).toEqual([]);
+    expect(ever.some((input) => input.includes('node_modules/yaml/'))).toBe(true);
+  });
+
   test('without the files only cloud providers need, fetch --provider env still works and aws is exit 69', async () => {
     const needed = staticClosure(build.meta, [outputPath(BUNDLE_ENTRY), outputPath('providers/env.mjs'), outputPath('providers/file.mjs')]);
     const stripped = copyIntoEmptyDir(build.dist);
@@ -210,7 +233,7 @@ describe('code splitting', () => {
       .sort((a, b) => b.kiB - a.kiB);
     const time = (args: string[]) => {
       const started = performance.now();
-      const result = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH } });
+      const result = spawnSync(BUNDLE_NODE, args, { env: { PATH: process.env.PATH } });
       expect(result.status).toBe(0);
       return performance.now() - started;
     };
@@ -252,7 +275,11 @@ describe('npm pack', () => {
         encoding: 'utf8',
       });
       expect(installed.status, installed.stderr).toBe(0);
-      const bin = spawnSync(join(prefix, 'node_modules', '.bin', 'claude-creds'), ['--version'], { encoding: 'utf8' });
+      // The bin's `#!/usr/bin/env node` finds the node under test first.
+      const bin = spawnSync(join(prefix, 'node_modules', '.bin', 'claude-creds'), ['--version'], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${dirname(BUNDLE_NODE)}:${process.env.PATH ?? ''}` },
+      });
       expect(bin.status, bin.stderr).toBe(0);
       expect(bin.stdout.trim()).toBe(packageJson.version);
     } finally {

@@ -160,10 +160,31 @@ afterAll(async () => {
 describe('the Dockerfile', () => {
   const tempDir = useTempDir();
 
-  test('is multi-stage: a build stage, then a runtime stage on a Node image with tini', () => {
+  test('is multi-stage: a build stage, then a runtime stage, both Debian slim on the current Node LTS (24)', () => {
     expect(stages.map((stage) => stage.name)).toEqual(['build', 'runtime']);
-    expect(runtimeStage.base).toMatch(/^node:/);
-    expect(runtimeStage.instructions.some((item) => item.keyword === 'RUN' && /\btini\b/.test(item.args))).toBe(true);
+    expect(argDefault(dockerfileText, 'NODE_VERSION')).toBe('24');
+    for (const stage of stages) expect(stage.base).toBe('node:${NODE_VERSION}-bookworm-slim');
+  });
+
+  test('has no `# syntax=` line: BuildKit would fetch a frontend image, which an offline or mirrored build cannot', () => {
+    expect(dockerfileText).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  test('tini comes from Debian\'s package, and the runtime stage keeps no apt lists and no npm', () => {
+    const runs = runtimeStage.instructions.filter((item) => item.keyword === 'RUN').map((item) => item.args);
+    const install = runs.find((args) => /apt-get install\b.*\btini\b/.test(args)) ?? '';
+    expect(install).toContain('apt-get update');
+    expect(install).toContain('--no-install-recommends');
+    expect(install).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(install).toMatch(/rm -rf \/usr\/local\/lib\/node_modules .*\/usr\/local\/bin\/npm /);
+  });
+
+  test('/claude, the default config directory, is made in the image and owned by its user (so a new named volume there is writable)', () => {
+    const user = runtimeStage.instructions.filter((item) => item.keyword === 'USER').at(-1)?.args;
+    const runs = runtimeStage.instructions.filter((item) => item.keyword === 'RUN').map((item) => item.args);
+    expect(runs.some((args) => args.includes(`install -d -o ${user} -g ${user} -m 0700 /claude`))).toBe(true);
+    const env = runtimeStage.instructions.filter((item) => item.keyword === 'ENV').map((item) => item.args).join(' ');
+    expect(env).toMatch(/(^|\s)CLAUDE_CONFIG_DIR=\/claude(\s|$)/);
   });
 
   test('the tests run in the build stage only when RUN_TESTS=true', () => {
@@ -179,7 +200,8 @@ describe('the Dockerfile', () => {
 
   test('ENTRYPOINT is tini, then node running the bundle that the build made; CMD is --help', () => {
     const entrypoint = jsonArgs(runtimeStage, 'ENTRYPOINT');
-    expect(entrypoint.slice(0, 3)).toEqual(['/sbin/tini', '--', 'node']);
+    // Debian's tini package installs /usr/bin/tini.
+    expect(entrypoint.slice(0, 3)).toEqual(['/usr/bin/tini', '--', 'node']);
     expect(entrypoint[3]).toBe('/opt/claude-creds/claude-creds.mjs');
     expect(existsSync(entryScript())).toBe(true);
     expect(jsonArgs(runtimeStage, 'CMD')).toEqual(['--help']);
@@ -294,7 +316,7 @@ describe('the worker image example (compose-examples/worker.Dockerfile)', () => 
   test('copies the directory the runtime stage holds the bundle in, and its ENTRYPOINT runs that bundle', () => {
     const runtimeDest = parseCopy(runtimeStage.instructions.find((item) => item.keyword === 'COPY')?.args ?? '').dest;
     const copy = parseCopy(worker.instructions.find((item) => item.keyword === 'COPY')?.args ?? '');
-    expect(copy).toEqual({ from: 'claude-creds', sources: [runtimeDest], dest: runtimeDest });
+    expect(copy).toEqual({ from: `claude-creds:${packageJson.version}`, sources: [runtimeDest], dest: runtimeDest });
     const entrypoint = jsonArgs(worker, 'ENTRYPOINT');
     expect(entrypoint[0]).toBe('node');
     expect(existsSync(join(imageRoot, entrypoint[1] as string))).toBe(true);

