@@ -33,7 +33,11 @@ async function startFlood(port: number, count: number, intervalMs: number): Prom
   const child: ChildProcess = spawn('prlimit', [`--nofile=${count + 256}`, process.execPath, SLOW_CLIENTS, String(port), String(count), String(intervalMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // Should this test process end first (a timeout), the flood must not outlive it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.off('exit', orphaned));
   await waitFor(() => output.includes('ready') || child.exitCode !== null, 10_000, 'the slow clients to start');
   return {
     async stop() {

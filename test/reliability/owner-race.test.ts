@@ -130,7 +130,11 @@ async function startAttacker(dir: string, target: string, victim: string): Promi
   let errors = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  // Should this test process end first (a timeout), the attacker must not outlive it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.off('exit', orphaned));
   const started = Date.now();
   while (!output.includes('ready')) {
     if (Date.now() - started > 10_000 || child.exitCode !== null) throw new Error(`the attacker did not start: ${errors}`);
