@@ -80,7 +80,7 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
     warnBeforeMs: parseBoundedDurationList(options.warnBefore, DURATION_BOUNDS.warnBefore),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    health: port === undefined ? undefined : { host: options.healthHost, port },
+    health: port === undefined ? undefined : { host: options.healthHost, port, statusDetails: options.healthStatusDetails === true },
     flushTimeoutMs: parseRequiredDuration(options.flushTimeout, DURATION_BOUNDS.flushTimeout),
   };
 }

@@ -6,6 +6,7 @@ import { formatDuration } from '../core/duration.js';
 import { isClaudeCredsError } from '../core/errors.js';
 import { readLocalCredentials, type LocalCredentials } from '../io/local-credentials.js';
 import { pathType } from '../io/path-type.js';
+import { printable } from '../core/printable.js';
 
 export type StatusState = ExpiryState | 'invalid' | 'missing';
 
@@ -78,10 +79,15 @@ export function buildStatusReport(path: string, local: StatusInput, now: number,
   };
 }
 
+/**
+ * The report for people. Every field that came from outside (the path, a problem that quotes the file,
+ * the document's subscriptionType and scopes) goes through printable(): an ESC sequence in the file
+ * cannot drive the terminal, and a newline cannot forge an `expires:` line.
+ */
 export function formatStatusText(report: StatusReport): string {
-  const lines = [`${report.path}: ${report.state}`];
+  const lines = [`${printable(report.path)}: ${report.state}`];
   if (report.kind !== undefined) lines.push(`  kind: ${report.kind}`);
-  if (report.problem) lines.push(`  problem: ${report.problem}`);
+  if (report.problem) lines.push(`  problem: ${printable(report.problem)}`);
   if (report.expiresAt === null) lines.push('  expires: unknown (the secret held a bare token)');
   if (report.cacheAgeSeconds !== undefined) lines.push(`  cached key: fetched ${formatDuration(report.cacheAgeSeconds * 1000)} ago`);
   if (report.helperConfigured !== undefined) lines.push(`  settings.json apiKeyHelper: ${report.helperConfigured ? 'set' : 'not set'}`);
@@ -89,8 +95,8 @@ export function formatStatusText(report: StatusReport): string {
     const left = report.expiresInSeconds * 1000;
     lines.push(`  expires: ${report.expiresAt} (${left > 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`);
   }
-  if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType ?? 'unknown'}`);
-  if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.join(' ')}`);
+  if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType === null ? 'unknown' : printable(report.subscriptionType)}`);
+  if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.map((scope) => printable(scope)).join(' ')}`);
   if (report.hasRefreshToken !== undefined) lines.push(`  refresh token: ${report.hasRefreshToken ? 'present' : 'absent'}`);
   return `${lines.join('\n')}\n`;
 }

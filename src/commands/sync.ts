@@ -21,7 +21,8 @@ export interface SyncCommandSettings {
   readonly warnBeforeMs: readonly number[];
   readonly refresh: ProactiveRefresh | undefined;
   readonly holderId: string;
-  readonly health: { readonly host: string; readonly port: number } | undefined;
+  /** statusDetails: /status and /readyz details for every client, not only loopback ones. */
+  readonly health: { readonly host: string; readonly port: number; readonly statusDetails?: boolean } | undefined;
   readonly flushTimeoutMs: number;
 }
 

@@ -51,10 +51,10 @@ export interface Owner {
 }
 
 /** `UID:GID` or `UID` (group = uid), numeric: names would need the image's /etc/passwd. */
-export function parseOwner(text: string): Owner {
+export function parseOwner(text: string, flag = '--owner'): Owner {
   const match = /^(\d+)(?::(\d+))?$/.exec(text.trim());
   if (!match?.[1]) {
-    throw new UsageError(`--owner takes numeric UID:GID such as 1000:1000, not "${text}"`);
+    throw new UsageError(`${flag} takes numeric UID:GID such as 1000:1000, not "${text}"`);
   }
   const uid = Number(match[1]);
   return { uid, gid: match[2] === undefined ? uid : Number(match[2]) };
@@ -126,13 +126,57 @@ export function chooseProvider(options: ProviderOptions, env: Environment): Prov
 export const VAULT_SECRET_VARIABLES = ['VAULT_TOKEN', 'VAULT_SECRET_ID', 'VAULT_ROLE_ID'] as const;
 
 /**
- * The environment variables that may carry a secret and so must never reach the wrapped command:
- * the env provider's defaults, whatever variable `--secret` named for it, and the vault provider's
- * credentials when it is the store.
+ * Per provider, the variables that carry (or point at) the identity claude-creds opens the store with:
+ * the worker must not inherit them, or it could read the whole login (refresh token included) from the
+ * store, or overwrite it. Region, address, project and the like are not credentials and stay. A worker
+ * that needs the same cloud for its own work gets its own identity (see the README's threat model).
+ */
+export const STORE_CREDENTIAL_VARIABLES: Readonly<Record<ProviderName, readonly string[]>> = {
+  env: [],
+  file: [],
+  aws: [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_SECURITY_TOKEN',
+    'AWS_CREDENTIAL_EXPIRATION',
+    'AWS_WEB_IDENTITY_TOKEN_FILE',
+    'AWS_ROLE_ARN',
+    'AWS_ROLE_SESSION_NAME',
+    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+    'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+    'AWS_PROFILE',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_CONFIG_FILE',
+  ],
+  gcp: ['GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE'],
+  azure: [
+    'AZURE_CLIENT_SECRET',
+    'AZURE_CLIENT_CERTIFICATE_PATH',
+    'AZURE_CLIENT_CERTIFICATE_PASSWORD',
+    'AZURE_FEDERATED_TOKEN_FILE',
+    'AZURE_USERNAME',
+    'AZURE_PASSWORD',
+    'IDENTITY_ENDPOINT',
+    'IDENTITY_HEADER',
+    'MSI_ENDPOINT',
+    'MSI_SECRET',
+  ],
+  vault: VAULT_SECRET_VARIABLES,
+  // The kubeconfig holds tokens or client keys; the in-cluster token is a file (see the threat model).
+  kubernetes: ['KUBECONFIG', 'CLAUDE_CREDS_KUBERNETES_SA_DIR'],
+};
+
+/**
+ * The environment variables that may carry a secret or open the store, and so must never reach the
+ * wrapped command: the env provider's defaults, whatever variable `--secret` named for it, and the
+ * chosen provider's store credentials.
  */
 export function secretVariables(provider: ProviderConfig | undefined): string[] {
   const names = new Set<string>(DEFAULT_SECRET_VARIABLES);
   if (provider?.name === 'env' && provider.secret) names.add(provider.secret);
-  if (provider?.name === 'vault') for (const name of VAULT_SECRET_VARIABLES) names.add(name);
+  if (provider !== undefined) for (const name of STORE_CREDENTIAL_VARIABLES[provider.name]) names.add(name);
   return [...names];
 }

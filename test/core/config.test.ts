@@ -96,4 +96,21 @@ describe('secretVariables', () => {
     const { config } = chooseProvider({ provider: 'vault', secret: 'secret/claude' }, {});
     expect(secretVariables(config).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID', 'VAULT_TOKEN']);
   });
+
+  test.each([
+    ['aws', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_PROFILE'], ['AWS_REGION', 'AWS_DEFAULT_REGION']],
+    ['gcp', ['GOOGLE_APPLICATION_CREDENTIALS'], ['GOOGLE_CLOUD_PROJECT']],
+    ['azure', ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE', 'IDENTITY_HEADER', 'MSI_SECRET'], ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID']],
+    ['vault', ['VAULT_TOKEN', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID'], ['VAULT_ADDR', 'VAULT_NAMESPACE']],
+  ])('with the %s provider, its store credentials, and not the settings beside them', (provider, withheld, kept) => {
+    const { config } = chooseProvider({ provider, secret: 'x/y' }, {});
+    const names = secretVariables(config);
+    expect(names).toEqual(expect.arrayContaining(withheld));
+    for (const name of kept) expect(names).not.toContain(name);
+  });
+
+  test('a store credential of another provider than the chosen one stays: it is the worker\'s own', () => {
+    const { config } = chooseProvider({ provider: 'env' }, {});
+    expect(secretVariables(config)).not.toContain('AWS_SECRET_ACCESS_KEY');
+  });
 });

@@ -5,6 +5,7 @@ import { defaultCredentialsPath } from '../../core/config.js';
 import { parseKindOption } from '../../core/credential-kind.js';
 import { formatDuration } from '../../core/duration.js';
 import { DURATION_BOUNDS, parseBoundedDurationList } from '../../core/duration-bounds.js';
+import { printableJson } from '../../core/printable.js';
 import { dryRunReport, kindNote } from '../dry-run.js';
 import { withKindOption, type KindFlagValues } from '../options/kind-options.js';
 import { withLogOptions, type LogFlagValues } from '../options/log-options.js';
@@ -54,7 +55,7 @@ export function addStatusCommand(program: Command, runtime: CliRuntime): void {
           }
         }
         if (report === undefined) throw new Error('unreachable: no status report');
-        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report));
+        process.stdout.write(options.json ? `${printableJson(report, 2)}\n` : formatStatusText(report));
         return STATUS_EXIT[report.state];
       }),
     );

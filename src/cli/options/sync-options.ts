@@ -12,6 +12,7 @@ export interface SyncFlagValues {
   readonly oauthClientId?: string;
   readonly healthPort?: string;
   readonly healthHost: string;
+  readonly healthStatusDetails?: boolean;
   readonly warnBefore: string;
   readonly flushTimeout: string;
 }
@@ -27,6 +28,11 @@ export function withSyncOptions(command: Command): Command {
     .addOption(new Option('--oauth-client-id <id>', 'OAuth client id for proactive refresh').env('CLAUDE_CREDS_OAUTH_CLIENT_ID').helpGroup(HELP_GROUP.sync))
     .addOption(new Option('--health-port <port>', 'serve /healthz, /readyz, /status and /metrics on this port').env('CLAUDE_CREDS_HEALTH_PORT').helpGroup(HELP_GROUP.health))
     .addOption(new Option('--health-host <host>', 'address for the health endpoints').env('CLAUDE_CREDS_HEALTH_HOST').default('0.0.0.0').helpGroup(HELP_GROUP.health))
+    .addOption(
+      new Option('--health-status-details', '/status and /readyz name the store location, provider and file path to any client, not only to loopback')
+        .env('CLAUDE_CREDS_HEALTH_STATUS_DETAILS')
+        .helpGroup(HELP_GROUP.health),
+    )
     .addOption(new Option('--warn-before <durations>', 'log a warning when the token has less than each of these left').env('CLAUDE_CREDS_WARN_BEFORE').default('1h,10m').helpGroup(HELP_GROUP.sync))
     .addOption(new Option('--flush-timeout <duration>', 'on SIGTERM, time allowed to push what is newer locally').env('CLAUDE_CREDS_FLUSH_TIMEOUT').default('10s').helpGroup(HELP_GROUP.sync));
 }
