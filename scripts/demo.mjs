@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A local demo with no cloud account: a fake login is pushed to a file store (standing in for an NFS
 // share or a secret manager), then a "worker" is started through `claude-creds -- <command>`, and the
-// command shows that the credentials arrived, 0600, while the secret never entered its environment.
+// command shows that the credentials arrived, 0600, while the login never entered its environment.
+// Colour only on a terminal, and never with NO_COLOR set: the output may be piped into a file or a log.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,10 +28,17 @@ const login = {
 };
 writeFileSync(join(laptop, '.credentials.json'), JSON.stringify(login), { mode: 0o600 });
 
-const env = { ...process.env, CLAUDE_CREDS_LOG_FORMAT: process.env.CLAUDE_CREDS_LOG_FORMAT ?? 'pretty' };
+const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+const bold = (text) => (color ? `\x1b[1m${text}\x1b[0m` : text);
+// Readable logs (pretty) either way; without colour, pino-pretty is told so by NO_COLOR.
+const env = { ...process.env, ...(color ? {} : { NO_COLOR: '1' }) };
+const logFormat = ['--log-format', process.env.CLAUDE_CREDS_LOG_FORMAT ?? 'pretty'];
 function step(title, args, extraEnv = {}) {
-  process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n$ claude-creds ${args.join(' ')}\n`);
-  const result = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env: { ...env, ...extraEnv } });
+  const shown = args.map((arg) => (arg.includes('\n') ? "'<worker script: checks its file and its environment>'" : arg));
+  process.stdout.write(`\n${bold(`== ${title}`)}\n$ claude-creds ${shown.join(' ')}\n`);
+  // The flag goes after the command's name, or first for the wrapper (whose words after -- are the worker's).
+  const flags = args[0]?.startsWith('-') ? [...logFormat, ...args] : [args[0], ...logFormat, ...args.slice(1)];
+  const result = spawnSync(process.execPath, [cli, ...flags], { stdio: 'inherit', env: { ...env, ...extraEnv } });
   if (result.status !== 0) {
     process.stderr.write(`demo step failed with exit code ${result.status}\n`);
     process.exit(result.status ?? 1);
@@ -51,11 +59,16 @@ const workerScript = `
   console.log('[worker] credentials file: ' + path);
   console.log('[worker] mode ' + mode + ', directory mode ' + dirMode);
   console.log('[worker] expires ' + new Date(doc.claudeAiOauth.expiresAt).toISOString() + ', subscription ' + doc.claudeAiOauth.subscriptionType);
-  console.log('[worker] CLAUDE_CREDS_SECRET in my environment: ' + ('CLAUDE_CREDENTIALS_B64' in process.env ? 'yes' : 'no (stripped)'));
-  process.exit(mode === '600' ? 0 : 1);
+  // What the worker can check for itself: no variable that carries a login, no token value anywhere in its environment.
+  const carriers = Object.keys(process.env).filter((name) => /^CLAUDE_CREDENTIALS_/.test(name));
+  const tokens = [doc.claudeAiOauth.accessToken, doc.claudeAiOauth.refreshToken];
+  const holding = Object.keys(process.env).filter((name) => tokens.some((token) => String(process.env[name]).includes(token)));
+  console.log('[worker] CLAUDE_CREDENTIALS_B64 (given to the wrapper) in my environment: ' + (carriers.length === 0 ? 'no (stripped)' : 'yes: ' + carriers.join(', ')));
+  console.log('[worker] variables holding a token value: ' + (holding.length === 0 ? 'none' : holding.join(', ')));
+  process.exit(mode === '600' && carriers.length === 0 && holding.length === 0 ? 0 : 1);
 `;
 step(
-  '2. A worker container starts through the wrapper: fetch, then run the command',
+  '2. A worker starts through the wrapper (file provider; the wrapper is also given the login in CLAUDE_CREDENTIALS_B64, which the worker must not see)',
   ['--provider', 'file', '--secret', store, '--', process.execPath, '-e', workerScript],
   { CLAUDE_CONFIG_DIR: workerConfig, CLAUDE_CREDENTIALS_B64: Buffer.from(JSON.stringify(login)).toString('base64') },
 );

@@ -41,7 +41,8 @@ export function describeLocalWrite(
 
 /** Wording for the sync settings, from the parsed values (so a bad duration never gets here). */
 export function describeSync(settings: SyncCommandSettings): string {
-  const parts = [`pull every ${formatDuration(settings.pullIntervalMs)}`, `worker copy ${settings.accessOnly ? 'access-only' : 'full'}`];
+  const every = (what: string, ms: number): string => (ms === 0 ? `${what} off` : `${what} every ${formatDuration(ms)}`);
+  const parts = [every('pull', settings.pullIntervalMs), every('poll', settings.pollIntervalMs), `worker copy ${settings.accessOnly ? 'access-only' : 'full'}`];
   if (settings.refresh !== undefined) parts.push(`refresh ${formatDuration(settings.refresh.beforeMs)} before expiry`);
   if (settings.health !== undefined) parts.push(`health on ${settings.health.host}:${settings.health.port}`);
   return parts.join(', ');

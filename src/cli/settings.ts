@@ -11,7 +11,8 @@ import type { OnboardingTarget } from '../commands/onboarding.js';
 import type { SyncCommandSettings } from '../commands/sync.js';
 import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner } from '../core/config.js';
 import { parseKindOption } from '../core/credential-kind.js';
-import { parseDuration } from '../core/duration.js';
+import { DURATION_BOUNDS, parseBoundedDuration, parseBoundedDurationList, parseRequiredDuration, refreshBeforeBound } from '../core/duration-bounds.js';
+import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { defaultJitterMs, refreshTimingProblem } from '../core/refresh-plan.js';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -42,9 +43,13 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
       'sidecar and run --sync write refreshed logins back to the store, and the env provider is read-only: use a store (file, aws, gcp, azure, vault, kubernetes), or plain `claude-creds -- COMMAND` without sync',
     );
   }
-  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseDuration(options.refreshBefore, '--refresh-before');
+  const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseRequiredDuration(options.refreshBefore, refreshBeforeBound());
   if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
     throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
+  }
+  const pullIntervalMs = parseBoundedDuration(options.pullInterval, DURATION_BOUNDS.pullInterval);
+  if (pullIntervalMs === undefined && refreshBeforeMs !== undefined) {
+    throw new UsageError('--pull-interval off cannot go with --refresh-before: the sidecars learn of each other\'s refresh by pulling');
   }
   let refresh: SyncCommandSettings['refresh'];
   if (refreshBeforeMs !== undefined) {
@@ -57,7 +62,7 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
     };
     const timing = {
       beforeMs: refreshBeforeMs,
-      jitterMs: options.refreshJitter === undefined ? defaultJitterMs(refreshBeforeMs) : parseDuration(options.refreshJitter, '--refresh-jitter'),
+      jitterMs: options.refreshJitter === undefined ? defaultJitterMs(refreshBeforeMs) : parseRequiredDuration(options.refreshJitter, DURATION_BOUNDS.refreshJitter),
     };
     const problem = refreshTimingProblem(timing);
     if (problem !== undefined) throw new UsageError(problem);
@@ -74,22 +79,18 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
   }
   return {
     ...base,
-    pullIntervalMs: parseDuration(options.pullInterval, '--pull-interval'),
-    pollIntervalMs: parseDuration(options.pollInterval, '--poll-interval'),
+    // 0 is how the engine spells off; the flags spell it `off`.
+    pullIntervalMs: pullIntervalMs ?? 0,
+    pollIntervalMs: parseBoundedDuration(options.pollInterval, DURATION_BOUNDS.pollInterval) ?? 0,
     debounceMs: 150,
     accessOnly: options.workerCopy === 'access-only',
-    warnBeforeMs: options.warnBefore.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, '--warn-before')),
-    loginWarnBeforeMs: parseDurationList(options.loginWarnBefore, '--login-warn-before'),
+    warnBeforeMs: parseBoundedDurationList(options.warnBefore, DURATION_BOUNDS.warnBefore),
+    loginWarnBeforeMs: parseBoundedDurationList(options.loginWarnBefore, { ...DURATION_BOUNDS.warnBefore, flag: '--login-warn-before' }),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    health: port === undefined ? undefined : { host: options.healthHost, port },
-    flushTimeoutMs: parseDuration(options.flushTimeout, '--flush-timeout'),
+    health: port === undefined ? undefined : { host: options.healthHost, port, statusDetails: options.healthStatusDetails === true },
+    flushTimeoutMs: parseRequiredDuration(options.flushTimeout, DURATION_BOUNDS.flushTimeout),
   };
-}
-
-/** A comma list of durations (`7d,3d,1d`). */
-export function parseDurationList(text: string, flag: string): number[] {
-  return text.split(',').filter((part) => part.trim() !== '').map((part) => parseDuration(part, flag));
 }
 
 /** `--seed-onboarding`: where `.claude.json` goes and who owns it; undefined when not asked. */

@@ -3,7 +3,7 @@
  * the store, delivering an API key (settings.json + helper cache) or a setup token (a status record;
  * the token itself goes to the worker through a descriptor), and `status` for both.
  */
-import { closeSync, constants, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchownSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -132,14 +132,18 @@ export async function writeApiKeyCache(path: string, apiKey: string, now: number
  * can only make socket pairs, and the Claude CLI reads the descriptor through /proc/self/fd/N (or
  * /dev/fd/N), which cannot open a socket. So: a file created 0600 with O_EXCL in memory-backed /dev/shm
  * (else the temp directory), opened read-only and unlinked at once; only the open descriptor remains,
- * in this process until the child is started and in the child after. The caller closes ours.
+ * in this process until the child is started and in the child after. The caller closes ours. With
+ * `user`, the file is that user's, so the command running as them can re-open the descriptor.
  */
-export function openTokenDescriptor(token: string): number {
+export function openTokenDescriptor(token: string, user?: Owner): number {
   const dir = memoryDirectory();
   const path = join(dir, `.claude-creds-token-${randomBytes(12).toString('hex')}`);
   let writer: number | undefined;
   try {
     writer = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    // The CLI re-opens /proc/self/fd/3, which checks the file's owner and mode: a command run as --user
+    // must own it. Nobody else can reach it: it is unlinked below and only held by descriptors.
+    if (user !== undefined) fchownSync(writer, user.uid, user.gid);
     const reader = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     unlinkSync(path);
     const bytes = Buffer.from(token, 'utf8');

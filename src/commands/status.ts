@@ -3,7 +3,10 @@
  */
 import { assessExpiry, type ExpiryState } from '../core/credentials.js';
 import { formatDuration } from '../core/duration.js';
-import type { LocalCredentials } from '../io/local-credentials.js';
+import { isClaudeCredsError } from '../core/errors.js';
+import { readLocalCredentials, type LocalCredentials } from '../io/local-credentials.js';
+import { pathType } from '../io/path-type.js';
+import { printable } from '../core/printable.js';
 
 export type StatusState = ExpiryState | 'invalid' | 'missing';
 
@@ -41,8 +44,28 @@ export interface StatusReport {
   readonly helperConfigured?: boolean;
 }
 
-export function buildStatusReport(path: string, local: LocalCredentials, now: number, warnBeforeMs: number, loginWarnBeforeMs = 0): StatusReport {
+/** What status read: the classified file, or something at the path that is no readable credentials file. */
+export type StatusInput = LocalCredentials | { readonly state: 'unreadable'; readonly problem: string };
+
+/**
+ * The local file as status sees it. A directory, a FIFO, a file it may not read: all "invalid" (exit 3)
+ * with the reason, so a probe gets one of its documented codes (0-4), never a configuration error.
+ */
+export async function readStatusInput(path: string): Promise<StatusInput> {
+  if ((await pathType(path)) === 'directory') {
+    return { state: 'unreadable', problem: `${path} is a directory, not a credentials file (give the file's path with --out)` };
+  }
+  try {
+    return await readLocalCredentials(path);
+  } catch (error) {
+    if (isClaudeCredsError(error)) return { state: 'unreadable', problem: error.message };
+    throw error;
+  }
+}
+
+export function buildStatusReport(path: string, local: StatusInput, now: number, warnBeforeMs: number, loginWarnBeforeMs = 0): StatusReport {
   if (local.state === 'missing') return { path, state: 'missing', present: false, valid: false, problem: `${path} does not exist` };
+  if (local.state === 'unreadable') return { path, state: 'invalid', present: true, valid: false, problem: local.problem };
   if (local.state === 'invalid') {
     return { path, state: 'invalid', present: true, valid: false, problem: local.error.message };
   }
@@ -66,10 +89,15 @@ export function buildStatusReport(path: string, local: LocalCredentials, now: nu
   };
 }
 
+/**
+ * The report for people. Every field that came from outside (the path, a problem that quotes the file,
+ * the document's subscriptionType and scopes) goes through printable(): an ESC sequence in the file
+ * cannot drive the terminal, and a newline cannot forge an `expires:` line.
+ */
 export function formatStatusText(report: StatusReport): string {
-  const lines = [`${report.path}: ${report.state}`];
+  const lines = [`${printable(report.path)}: ${report.state}`];
   if (report.kind !== undefined) lines.push(`  kind: ${report.kind}`);
-  if (report.problem) lines.push(`  problem: ${report.problem}`);
+  if (report.problem) lines.push(`  problem: ${printable(report.problem)}`);
   if (report.expiresAt === null) lines.push('  expires: unknown (the secret held a bare token)');
   if (report.cacheAgeSeconds !== undefined) lines.push(`  cached key: fetched ${formatDuration(report.cacheAgeSeconds * 1000)} ago`);
   if (report.helperConfigured !== undefined) lines.push(`  settings.json apiKeyHelper: ${report.helperConfigured ? 'set' : 'not set'}`);
@@ -77,8 +105,8 @@ export function formatStatusText(report: StatusReport): string {
     const left = report.expiresInSeconds * 1000;
     lines.push(`  expires: ${report.expiresAt} (${left > 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})`);
   }
-  if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType ?? 'unknown'}`);
-  if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.join(' ')}`);
+  if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType === null ? 'unknown' : printable(report.subscriptionType)}`);
+  if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.map((scope) => printable(scope)).join(' ')}`);
   if (report.hasRefreshToken !== undefined) lines.push(`  refresh token: ${report.hasRefreshToken ? 'present' : 'absent'}`);
   if (report.loginEndsAt === null) lines.push('  login ends: unknown (the file does not say; older Claude CLIs do not record it)');
   else if (report.loginEndsAt !== undefined && report.loginEndsInSeconds !== undefined) {

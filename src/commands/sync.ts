@@ -3,6 +3,7 @@
  * wrapped command in one process). Both start a SyncEngine and, when asked, the health endpoints.
  */
 import type { Owner, ProviderChoice } from '../core/config.js';
+import { formatDuration } from '../core/duration.js';
 import { ReadOnlyProviderError, describeCause } from '../core/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
@@ -21,7 +22,8 @@ export interface SyncCommandSettings {
   readonly loginWarnBeforeMs: readonly number[];
   readonly refresh: ProactiveRefresh | undefined;
   readonly holderId: string;
-  readonly health: { readonly host: string; readonly port: number } | undefined;
+  /** statusDetails: /status and /readyz details for every client, not only loopback ones. */
+  readonly health: { readonly host: string; readonly port: number; readonly statusDetails?: boolean } | undefined;
   readonly flushTimeoutMs: number;
 }
 
@@ -75,7 +77,7 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
     {
       path: settings.out,
       location: provider.location,
-      pullInterval: `${settings.pullIntervalMs} ms`,
+      pullInterval: settings.pullIntervalMs === 0 ? 'off' : formatDuration(settings.pullIntervalMs),
       proactiveRefresh: settings.refresh !== undefined,
       workerCopy: settings.accessOnly ? 'access-only' : 'full',
       healthPort: health?.port,

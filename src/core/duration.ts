@@ -14,17 +14,36 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(parts.reduce((total, part) => total + Number(part[1]) * (UNIT_MS[part[2] ?? 's'] ?? 0), 0));
 }
 
-/** `1h 5m`, `42s`, `-3m` (already past): for humans reading status and logs. */
+/** A comma list of durations (`1h,10m`), each parsed as by parseDuration; at least one. */
+export function parseDurationList(text: string, flag: string): number[] {
+  const parts = text.split(',').filter((part) => part.trim() !== '');
+  if (parts.length === 0) throw new UsageError(`${flag} takes one or more durations separated by commas, such as 1h,10m, not "${text}"`);
+  return parts.map((part) => parseDuration(part, flag));
+}
+
+const PRINTED_UNITS: ReadonlyArray<readonly [unit: string, ms: number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
+
+/**
+ * The one printed form of a duration, in logs, --dry-run, status, help defaults and error messages:
+ * `5m`, `4m30s`, `1h10m`, `2d3h`, `500ms`, `0s`; `-2m` for a time already past. Whole seconds and up;
+ * milliseconds only below one second (a sub-second rest of a longer time is dropped, never rounded
+ * up). parseDuration reads every printed form back, so a value from the log can be pasted into a flag.
+ */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
-  let seconds = Math.floor(Math.abs(ms) / 1000);
-  const days = Math.floor(seconds / 86_400);
-  seconds -= days * 86_400;
-  const hours = Math.floor(seconds / 3600);
-  seconds -= hours * 3600;
-  const minutes = Math.floor(seconds / 60);
-  seconds -= minutes * 60;
-  const parts = [days && `${days}d`, hours && `${hours}h`, minutes && `${minutes}m`].filter(Boolean);
-  if (parts.length === 0 || (days === 0 && hours === 0)) parts.push(`${seconds}s`);
-  return sign + parts.join(' ');
+  const total = Math.abs(ms);
+  if (total < 1000) return `${sign}${Math.floor(total) === 0 ? '0s' : `${Math.floor(total)}ms`}`;
+  let rest = Math.floor(total / 1000) * 1000;
+  let text = '';
+  for (const [unit, size] of PRINTED_UNITS) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0) text += `${count}${unit}`;
+  }
+  return sign + text;
 }

@@ -116,8 +116,8 @@ export function isRefreshOf(local: Pick<Credentials, 'oauth'>, delivered: Pick<C
 }
 
 /**
- * The freshest of several store documents (versions written since a conflict): the highest generation,
- * then the newer login, then the later expiry. Returns the index.
+ * The freshest of several store documents (versions written since a conflict): the highest generation
+ * (when both carry one), then the newer login, then the later expiry. Returns the index.
  */
 export function freshestIndex(candidates: ReadonlyArray<Pick<Credentials, 'oauth' | 'document'>>): number {
   let best = -1;
@@ -135,7 +135,8 @@ export function freshestIndex(candidates: ReadonlyArray<Pick<Credentials, 'oauth
 function fresherInStore(a: Pick<Credentials, 'oauth' | 'document'>, b: Pick<Credentials, 'oauth' | 'document'>): boolean {
   const genA = readSyncMeta(a).generation;
   const genB = readSyncMeta(b).generation;
-  if (genA !== genB) return genA > genB;
+  // A document another tool wrote carries no generation: store order says nothing about it then.
+  if (genA > 0 && genB > 0 && genA !== genB) return genA > genB;
   const logins = compareLogins(a, b);
   if (logins !== 'same' && logins !== 'unknown') return logins === 'newer';
   return a.oauth.expiresAt > b.oauth.expiresAt;

@@ -13,7 +13,8 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
  *   `expectedVersion`, so a concurrent writer is never overwritten blindly.
  * - `detect-conflict`: the store has no conditional write; the provider checks the version right before
  *   writing and again after, and reports a ConflictError when another writer slipped in. The write may
- *   already have landed then: the caller re-reads and re-decides (the freshness rule makes that safe).
+ *   already have landed then, on top of or below the other writer's: the caller re-decides on every
+ *   version written since the one it read (`readSince`), so the freshest login ends on top.
  */
 export type WriteCapability = 'none' | 'compare-and-swap' | 'detect-conflict';
 
@@ -33,6 +34,11 @@ export interface WriteRequest {
 
 export interface WriteOutcome {
   readonly version: string | undefined;
+  /**
+   * What went wrong after the write landed without failing it (a clean-up step that lacks a
+   * permission, say), for the caller to log as warnings. A provider reports each kind of trouble once.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export interface CallOptions {
@@ -40,6 +46,11 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** Milliseconds left before the caller's deadline; providers bound their SDK's own retries by it. */
   readonly timeoutMs?: number;
+}
+
+export interface ReadSinceOptions extends CallOptions {
+  /** At most this many versions, the newest ones; the provider's own default (10) when unset. */
+  readonly limit?: number;
 }
 
 export interface Provider {
@@ -51,6 +62,16 @@ export interface Provider {
   read(options?: CallOptions): Promise<StoredPayload>;
   /** Store a new version; see WriteCapability. Read-only providers throw ReadOnlyProviderError. */
   write(request: WriteRequest, options?: CallOptions): Promise<WriteOutcome>;
+  /**
+   * `detect-conflict` stores: every readable version written after `version` (all of them when
+   * undefined), oldest first, so the last one is the latest. Disabled or destroyed versions are left out.
+   */
+  readSince?(version: string | undefined, options?: ReadSinceOptions): Promise<StoredPayload[]>;
+  /**
+   * How many requests this provider has sent to its store so far: every HTTP request or RPC that left
+   * the process, retries, authentication challenges and logins to the store's own API included.
+   */
+  requestsSent?(): number;
   /** Release clients and sockets. */
   close?(): Promise<void>;
 }
@@ -72,6 +93,11 @@ export interface ProviderConfig {
   readonly caFile: string | undefined;
   /** A snapshot of the environment, handed in by the CLI (env provider, SDK options). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * gcp: after each write, destroy the versions older than the newest `n` (`--gcp-keep-versions`);
+   * `'off'` keeps every version; unset means the provider's default (10).
+   */
+  readonly gcpKeepVersions?: number | 'off' | undefined;
 }
 
 export type ProviderFactory = (config: ProviderConfig) => Promise<Provider>;

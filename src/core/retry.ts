@@ -3,6 +3,7 @@
  * Only errors that say they are retryable (throttling, 5xx, network) are tried again; the rest end at
  * once. Each attempt is told how much time is left so providers can bound their SDK's own retries.
  */
+import { formatDuration } from './duration.js';
 import { DeadlineExceededError, isClaudeCredsError } from './errors.js';
 
 export interface RetryPolicy {
@@ -91,7 +92,7 @@ export async function withRetry<T>(
       const delayMs = Math.max(backoffDelay(policy, number, random()), typeof asked === 'number' ? asked : 0);
       if (now() + delayMs >= deadline) {
         throw new DeadlineExceededError(
-          `${what} still failing after ${number} attempt${number === 1 ? '' : 's'} in ${Math.round(policy.deadlineMs / 1000)} s: ${error.message}; raise --timeout or check the store`,
+          `${what} still failing after ${number} attempt${number === 1 ? '' : 's'} in ${formatDuration(policy.deadlineMs)}: ${error.message}; raise --timeout or check the store`,
           { cause: error },
         );
       }

@@ -2,13 +2,19 @@
  * Writes a file so that a reader sees either the old or the new content, never a torn one: a temp file
  * (0600 from birth, O_EXCL) in the same directory, fsync, rename over the target, fsync the directory.
  * Refuses symlinks and anything but a regular file at the target, and skips identical content.
+ *
+ * Every operation goes through the directory held open (see safe-directory.ts), never by a path checked
+ * earlier: the directory may belong to the worker, who can swap names in it at any moment, and root must
+ * not be led into chmod/chown/write on anything else. Mode and owner are set on descriptors only.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
-import { WriteError, describeCause } from '../core/errors.js';
+import { WriteError } from '../core/errors.js';
+import { SafeDirectory, hintFor } from './safe-directory.js';
+import { fileSystemErrorHint } from './system-error-hints.js';
 
 export interface AtomicWriteOptions {
   readonly fileMode?: number;
@@ -29,43 +35,50 @@ export async function writeFileAtomic(
 ): Promise<WriteResult> {
   holdSigxfsz();
   const path = resolve(target);
-  const dir = dirname(path);
+  const name = basename(path);
   const fileMode = options.fileMode ?? 0o600;
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
 
-  await ensureDirectory(dir, options.dirMode ?? 0o700, options.owner);
-  const existing = await inspectTarget(path);
-  // Before the identical-content shortcut: a restart with the same secret is the usual next start after
-  // a crash, and its leftovers must go then too.
-  await removeStaleTemps(dir, basename(path));
-  if (existing && (await sameContent(path, bytes))) {
-    await settleModeAndOwner(path, existing, fileMode, options.owner);
-    return 'unchanged';
-  }
+  const directory = await SafeDirectory.open(dirname(path), { createMode: options.dirMode ?? 0o700, owner: options.owner });
+  try {
+    const existing = await inspectTarget(directory, name, path);
+    // Before the identical-content shortcut: a restart with the same secret is the usual next start after
+    // a crash, and its leftovers must go then too.
+    await removeStaleTempsIn(directory, name, Date.now());
+    if (existing && (await settleIfIdentical(directory, name, path, existing, bytes, fileMode, options.owner))) return 'unchanged';
 
-  const temp = join(dir, `.${basename(path)}${TEMP_MARK}${randomBytes(6).toString('hex')}.tmp`);
-  let handle;
-  try {
-    // O_EXCL + O_NOFOLLOW: never write through a link an attacker planted at the temp name.
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode);
-  } catch (error) {
-    throw writeError(`cannot create a file in ${dir}`, error);
+    const tempName = `.${name}${TEMP_MARK}${randomBytes(6).toString('hex')}.tmp`;
+    const temp = directory.entry(tempName);
+    let handle: FileHandle | undefined;
+    try {
+      // O_EXCL + O_NOFOLLOW: never write through a link an attacker planted at the temp name.
+      handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode);
+    } catch (error) {
+      throw writeError(`cannot create a file in ${directory.path}`, error, directory);
+    }
+    try {
+      await handle.chmod(fileMode); // umask may have narrowed it; make it exact before any byte lands
+      if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
+      await handle.writeFile(bytes);
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      // The path must still show the directory we hold, before and after the rename: a file renamed
+      // into a directory that was swapped away is refused, not reported as delivered.
+      await directory.verify();
+      await rename(temp, directory.entry(name));
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      if (error instanceof WriteError) throw error;
+      throw writeError(`cannot write ${path}`, error, directory);
+    }
+    await directory.verify();
+    await directory.sync();
+    return 'written';
+  } finally {
+    await directory.close();
   }
-  try {
-    await handle.chmod(fileMode); // umask may have narrowed it; make it exact before any byte lands
-    if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, path);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw writeError(`cannot write ${path}`, error);
-  }
-  await syncDirectory(dir);
-  return 'written';
 }
 
 let sigxfszHeld = false;
@@ -84,39 +97,18 @@ function holdSigxfsz(): void {
 
 /** Creates `dir` (0700 by default) when missing; refuses a symlink or a non-directory in its place. */
 export async function ensureDirectory(dir: string, mode = 0o700, owner?: Owner): Promise<void> {
-  let stats: Stats;
-  try {
-    stats = await lstat(dir);
-  } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw writeError(`cannot inspect ${dir}`, error);
-    try {
-      await mkdir(dir, { recursive: true, mode });
-      await chmod(dir, mode);
-      if (owner) await chown(dir, owner.uid, owner.gid);
-    } catch (mkdirError) {
-      throw writeError(`cannot create the directory ${dir}`, mkdirError);
-    }
-    return;
-  }
-  if (stats.isSymbolicLink()) {
-    throw new WriteError(`${dir} is a symbolic link; refusing to write credentials through it (give the real directory with --out)`);
-  }
-  if (!stats.isDirectory()) throw new WriteError(`${dir} exists and is not a directory`);
-  if (owner && (stats.uid !== owner.uid || stats.gid !== owner.gid)) {
-    await chown(dir, owner.uid, owner.gid).catch((error: unknown) => {
-      throw writeError(`cannot give ${dir} to ${owner.uid}:${owner.gid}`, error);
-    });
-  }
+  const directory = await SafeDirectory.open(dir, { createMode: mode, owner });
+  await directory.close();
 }
 
-/** The target's stats when it is a regular file, undefined when absent; throws for anything else. */
-async function inspectTarget(path: string): Promise<Stats | undefined> {
+/** The target's stats (by lstat inside the directory held) when it is a regular file, undefined when absent. */
+async function inspectTarget(directory: SafeDirectory, name: string, path: string): Promise<Stats | undefined> {
   let stats: Stats;
   try {
-    stats = await lstat(path);
+    stats = await lstat(directory.entry(name));
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return undefined;
-    throw writeError(`cannot inspect ${path}`, error);
+    throw writeError(`cannot inspect ${path}`, error, directory);
   }
   if (stats.isSymbolicLink()) {
     throw new WriteError(`${path} is a symbolic link; refusing to replace or follow it (remove it or give the real path with --out)`);
@@ -127,35 +119,66 @@ async function inspectTarget(path: string): Promise<Stats | undefined> {
   return stats;
 }
 
-async function sameContent(path: string, bytes: Buffer): Promise<boolean> {
+/**
+ * When the target already holds `bytes`: sets its mode and owner through a descriptor and returns true.
+ * The file is opened with O_NOFOLLOW (a link swapped in since the lstat fails the open) and must be a
+ * regular file with one link: a hard link the worker made to someone else's file is not ours to chown.
+ * Anything else returns false, and the caller writes a fresh file over the name instead.
+ */
+async function settleIfIdentical(directory: SafeDirectory, name: string, path: string, seen: Stats, bytes: Buffer, mode: number, owner: Owner | undefined): Promise<boolean> {
+  if (seen.size !== bytes.length || seen.nlink !== 1) return false;
+  let handle: FileHandle;
   try {
-    return (await readFile(path)).equals(bytes);
+    handle = await open(directory.entry(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return false;
   }
-}
-
-async function settleModeAndOwner(path: string, stats: Stats, mode: number, owner: Owner | undefined): Promise<void> {
   try {
-    if ((stats.mode & 0o777) !== mode) await chmod(path, mode);
-    if (owner && (stats.uid !== owner.uid || stats.gid !== owner.gid)) await chown(path, owner.uid, owner.gid);
-  } catch (error) {
-    throw writeError(`cannot set the mode or owner of ${path}`, error);
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.nlink !== 1 || stats.size !== bytes.length) return false;
+    const current = Buffer.alloc(bytes.length);
+    const { bytesRead } = await handle.read(current, 0, bytes.length, 0);
+    if (bytesRead !== bytes.length || !current.equals(bytes)) return false;
+    try {
+      if ((stats.mode & 0o7777) !== mode) await handle.chmod(mode);
+      if (owner && (stats.uid !== owner.uid || stats.gid !== owner.gid)) await handle.chown(owner.uid, owner.gid);
+    } catch (error) {
+      throw writeError(`cannot set the mode or owner of ${path}`, error, directory);
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
   }
+  // The file we settled must be the one the path shows.
+  await directory.verify();
+  return true;
 }
 
 /** Removes temp files that a writer killed mid-write left behind (older than a minute). */
 export async function removeStaleTemps(dir: string, name: string, now = Date.now()): Promise<number> {
+  let directory: SafeDirectory;
+  try {
+    directory = await SafeDirectory.open(dir);
+  } catch {
+    return 0;
+  }
+  try {
+    return await removeStaleTempsIn(directory, name, now);
+  } finally {
+    await directory.close();
+  }
+}
+
+async function removeStaleTempsIn(directory: SafeDirectory, name: string, now: number): Promise<number> {
   let entries: string[];
   try {
-    entries = await readdir(dir);
+    entries = await readdir(directory.entry('.'));
   } catch {
     return 0;
   }
   let removed = 0;
   for (const entry of entries) {
     if (!entry.startsWith(`.${name}${TEMP_MARK}`) || !entry.endsWith('.tmp')) continue;
-    const full = join(dir, entry);
+    const full = directory.entry(entry);
     try {
       const stats = await lstat(full);
       if (stats.isFile() && now - stats.mtimeMs > STALE_TEMP_MS) {
@@ -169,13 +192,6 @@ export async function removeStaleTemps(dir: string, name: string, now = Date.now
   return removed;
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  // Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
-  const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
-  await handle?.sync().catch(() => undefined);
-  await handle?.close().catch(() => undefined);
-}
-
 function describeFileType(stats: Stats): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
@@ -184,22 +200,8 @@ function describeFileType(stats: Stats): string {
   return 'not a file';
 }
 
-const ERRNO_HINTS: Record<string, string> = {
-  EACCES: 'permission denied: run as a user that may write there, or use --owner with a writable directory',
-  EPERM: 'operation not permitted (changing the owner needs root)',
-  EROFS: 'the filesystem is read-only: mount a writable volume (emptyDir) at the credentials directory',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file size limit exceeded',
-  EISDIR: 'a directory is in the way',
-  ENOTDIR: 'a path component is not a directory',
-  ELOOP: 'a symbolic link is in the way',
-};
-
-function writeError(what: string, error: unknown): WriteError {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const hint = typeof code === 'string' ? ERRNO_HINTS[code] : undefined;
-  return new WriteError(`${what}: ${hint ?? describeCause(error)}`, { cause: error });
+function writeError(what: string, error: unknown, directory: SafeDirectory): WriteError {
+  return new WriteError(`${what}: ${fileSystemErrorHint(error) ?? hintFor(error) ?? directory.describe(error)}`, { cause: error });
 }
 
 export function isErrno(error: unknown, code: string): boolean {

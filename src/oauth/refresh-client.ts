@@ -9,6 +9,7 @@
  * Token values never reach an error message; the server's own words are reduced to its `error` code and a
  * short, scrubbed `error_description`.
  */
+import { formatDuration } from '../core/duration.js';
 import { INFERENCE_SCOPE, parseCredentials } from '../core/credentials.js';
 import {
   InvalidCredentialsError,
@@ -113,7 +114,7 @@ export async function refreshOAuthTokens(
   } catch (error) {
     if (error instanceof OAuthResponseError) throw error;
     if (timeout.aborted) {
-      throw new OAuthUnavailableError(`OAuth token endpoint ${endpoint} did not answer within ${timeoutMs} ms`, { cause: error });
+      throw new OAuthUnavailableError(`OAuth token endpoint ${endpoint} did not answer within ${formatDuration(timeoutMs)}`, { cause: error });
     }
     if (options.signal?.aborted) {
       throw new OAuthUnavailableError(`OAuth refresh at ${endpoint} was aborted before it finished (deadline reached)`, {

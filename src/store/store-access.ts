@@ -39,10 +39,13 @@ export async function writeStore(
   expectedVersion: string | undefined,
   context: CommandContext,
 ): Promise<WriteOutcome> {
-  return withRetry(
+  const outcome = await withRetry(
     `writing ${provider.location}`,
     (attempt) => provider.write({ payload, expectedVersion }, { signal: attempt.signal, timeoutMs: attempt.timeoutMs }),
     context.retry,
     { onRetry: ({ attempt, delayMs, error }) => context.logger.warn({ attempt, delayMs, reason: error.message }, 'store write failed; retrying') },
   );
+  // Trouble after the write landed (a clean-up without permission): worth a warning, not a failure.
+  for (const warning of outcome.warnings ?? []) context.logger.warn({ location: provider.location }, warning);
+  return outcome;
 }

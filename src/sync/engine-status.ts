@@ -45,6 +45,6 @@ function readinessProblem(engine: SyncEngine, local: LocalView, now: number): st
 
 /** Every request the provider sent when it counts them (retries and SDK-internal calls included), else our own count. */
 function storeCallsOf(engine: SyncEngine): number {
-  const counted = (engine.provider as { requestsSent?: () => number }).requestsSent?.();
+  const counted = engine.provider.requestsSent?.();
   return typeof counted === 'number' ? counted : engine.journal.counters.storeCalls;
 }

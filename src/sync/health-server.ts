@@ -5,11 +5,18 @@
  * Everything served is rebuilt field by field from the `SyncStatus` snapshot: nothing is spread or
  * serialised wholesale, so a field added to the snapshot later cannot leak through these endpoints
  * without someone choosing to publish it here.
+ *
+ * It listens on the pod network (the kubelet probes from there), so it is built for hostile clients:
+ * a cap on open connections and short header, request and idle timeouts keep slow or idle sockets from
+ * eating the file descriptors the sync itself needs; and the details that map the deployment (the
+ * store's location, the provider, the file path, the operations' messages) go only to loopback, or to
+ * everyone when asked for with `statusDetails`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatDuration } from '../core/duration.js';
+import { printableJson } from '../core/printable.js';
 import type { OperationRecord, SyncOperation, SyncStatus } from '../core/sync-status.js';
 
 export interface HealthServerOptions {
@@ -24,7 +31,19 @@ export interface HealthServerOptions {
    * generic 500, so this is the one place the cause can be logged.
    */
   onError?: (error: unknown) => void;
+  /** `/status` and `/readyz` details for every client, not only loopback ones (--health-status-details). */
+  statusDetails?: boolean;
+  /** Open connections at most; more are closed as soon as they are accepted. */
+  maxConnections?: number;
+  /** Time a client has to send its request headers (and, at most twice that, the whole request). */
+  headersTimeoutMs?: number;
+  /** A connection with nothing to do (keep-alive, or silent) is closed after this. */
+  idleTimeoutMs?: number;
+  /** Which peers are local (see isLoopbackAddress); a seam for tests, which can only connect over loopback. */
+  isLocal?: (remoteAddress: string | undefined) => boolean;
 }
+
+export const HEALTH_LIMITS = { maxConnections: 64, headersTimeoutMs: 5_000, idleTimeoutMs: 5_000 } as const;
 
 export interface HealthServer {
   readonly port: number;
@@ -49,21 +68,40 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const host = options.host ?? '0.0.0.0';
   const now = options.now ?? Date.now;
 
-  const server = createServer((request, response) => {
-    let reply: Reply;
-    try {
-      reply = route(request, options.status, now);
-    } catch (error) {
-      // The message could name paths or store details; probes and scrapers need none of it.
-      reply = { status: 500, contentType: TEXT, body: 'internal error\n' };
+  const headersTimeout = options.headersTimeoutMs ?? HEALTH_LIMITS.headersTimeoutMs;
+  const idleTimeout = options.idleTimeoutMs ?? HEALTH_LIMITS.idleTimeoutMs;
+  const isLocal = options.isLocal ?? isLoopbackAddress;
+  const server = createServer(
+    {
+      // How often Node looks for requests past their headers/request timeout: the default (30 s) would
+      // let a slow client hold its socket that long whatever the timeouts say.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 2))),
+      maxHeaderSize: 8 * 1024,
+    },
+    (request, response) => {
+      let reply: Reply;
       try {
-        options.onError?.(error);
-      } catch {
-        // a failing logger must not take the answer down with it
+        const detailed = options.statusDetails === true || isLocal(request.socket.remoteAddress);
+        reply = route(request, options.status, now, detailed);
+      } catch (error) {
+        // The message could name paths or store details; probes and scrapers need none of it.
+        reply = { status: 500, contentType: TEXT, body: 'internal error\n' };
+        try {
+          options.onError?.(error);
+        } catch {
+          // a failing logger must not take the answer down with it
+        }
       }
-    }
-    send(request, response, reply);
-  });
+      send(request, response, reply);
+    },
+  );
+  server.maxConnections = options.maxConnections ?? HEALTH_LIMITS.maxConnections;
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = headersTimeout * 2;
+  server.keepAliveTimeout = idleTimeout;
+  // A socket with no traffic at all (connected, then silent) is closed too.
+  server.setTimeout(idleTimeout * 2, (socket) => socket.destroy());
+  server.maxRequestsPerSocket = 100;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -91,7 +129,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   };
 }
 
-function route(request: IncomingMessage, getStatus: () => SyncStatus, now: () => number): Reply {
+/** 127.0.0.0/8, ::1, and those as IPv4-mapped IPv6: peers inside the container (or pod) itself. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function route(request: IncomingMessage, getStatus: () => SyncStatus, now: () => number, detailed: boolean): Reply {
   const path = (request.url ?? '/').split('?', 1)[0] ?? '/';
   if (!ROUTES.has(path)) return { status: 404, contentType: TEXT, body: 'not found\n' };
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -108,10 +153,10 @@ function route(request: IncomingMessage, getStatus: () => SyncStatus, now: () =>
       const note = status.storeDocument === 'invalid' ? ' (the store holds an invalid document; replacing it with this login)' : '';
       return status.ready
         ? { status: 200, contentType: TEXT, body: `ready${note}\n` }
-        : { status: 503, contentType: TEXT, body: `${oneLine(status.notReadyReason ?? notReadyReason(status, at))}${note}\n` };
+        : { status: 503, contentType: TEXT, body: `${oneLine(status.notReadyReason ?? notReadyReason(status, at, detailed))}${note}\n` };
     }
     case '/status':
-      return { status: 200, contentType: 'application/json; charset=utf-8', body: `${statusJson(status, at)}\n` };
+      return { status: 200, contentType: 'application/json; charset=utf-8', body: `${statusJson(status, at, detailed)}\n` };
     default:
       return { status: 200, contentType: METRICS_CONTENT_TYPE, body: metricsText(status, at) };
   }
@@ -145,10 +190,10 @@ function healthzBody(getStatus: () => SyncStatus, now: number): string {
 }
 
 /** One line for `kubectl describe` and probe logs. */
-export function notReadyReason(status: SyncStatus, now: number): string {
+export function notReadyReason(status: SyncStatus, now: number, detailed = true): string {
   const expiresAt = status.localExpiresAt;
   if (expiresAt === undefined || !Number.isFinite(expiresAt)) {
-    return `not ready: no valid credentials in ${oneLine(status.localPath)}`;
+    return `not ready: no valid credentials in ${detailed ? oneLine(status.localPath) : 'the local file'}`;
   }
   if (expiresAt <= now) return `not ready: token expired ${formatDuration(now - expiresAt)} ago`;
   // Valid and unexpired yet not ready: the sync keeps a safety margin before expiry.
@@ -162,7 +207,11 @@ export function secondsUntilExpiry(status: SyncStatus, now: number): number | nu
   return Math.floor((expiresAt - now) / 1000);
 }
 
-export function statusJson(status: SyncStatus, now: number): string {
+/**
+ * The JSON of `/status`. Without `detailed` (a client on the pod network) it leaves out what maps the
+ * deployment: provider, store location, local path, and the operations' messages, which can name them.
+ */
+export function statusJson(status: SyncStatus, now: number, detailed = true): string {
   const failures: Record<string, number> = {};
   for (const kind of Object.keys(status.counters.failures).sort()) {
     const count = status.counters.failures[kind];
@@ -171,10 +220,9 @@ export function statusJson(status: SyncStatus, now: number): string {
       Object.defineProperty(failures, kind, { value: count, enumerable: true, writable: true, configurable: true });
     }
   }
+  const where = detailed ? { provider: status.provider, location: status.location, localPath: status.localPath } : {};
   const body = {
-    provider: status.provider,
-    location: status.location,
-    localPath: status.localPath,
+    ...where,
     startedAt: iso(status.startedAt),
     ready: status.ready,
     localExpiresAt: iso(status.localExpiresAt),
@@ -187,11 +235,11 @@ export function statusJson(status: SyncStatus, now: number): string {
     localCopy: status.localCopy ?? null,
     clockLeadSeconds: status.clockLeadMs === undefined ? null : Math.round(status.clockLeadMs / 1000),
     last: {
-      pull: record(status.last.pull),
-      push: record(status.last.push),
-      refresh: record(status.last.refresh),
+      pull: record(status.last.pull, detailed),
+      push: record(status.last.push, detailed),
+      refresh: record(status.last.refresh, detailed),
     },
-    lastError: record(status.lastError),
+    lastError: record(status.lastError, detailed),
     counters: {
       pulls: status.counters.pulls,
       pushes: status.counters.pushes,
@@ -201,12 +249,12 @@ export function statusJson(status: SyncStatus, now: number): string {
       failures,
     },
   };
-  return JSON.stringify(body);
+  return printableJson(body);
 }
 
-function record(entry: OperationRecord | undefined): { at: string | null; ok: boolean; detail: string } | null {
+function record(entry: OperationRecord | undefined, detailed: boolean): { at: string | null; ok: boolean; detail?: string } | null {
   if (entry === undefined) return null;
-  return { at: iso(entry.at), ok: entry.ok, detail: entry.detail };
+  return detailed ? { at: iso(entry.at), ok: entry.ok, detail: entry.detail } : { at: iso(entry.at), ok: entry.ok };
 }
 
 function iso(ms: number | undefined): string | null {

@@ -25,6 +25,7 @@ import { withRetry } from '../core/retry.js';
 import { withClaudeLocks } from '../io/claude-lock.js';
 import { applyRefreshedTokens, requestScopeFor } from '../oauth/refresh-client.js';
 import { iso, type ProactiveRefresh, type SyncEngine } from './sync-engine.js';
+import { resolveConflict } from '../store/resolve-conflict.js';
 import { writeStoreText, type StoreView } from './store-view.js';
 import { credentialsOf, documentOf, isFullCopy } from './worker-file.js';
 import { isRefreshOf } from '../core/freshness.js';
@@ -142,6 +143,8 @@ export class ProactiveRefresher {
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       engine.journal.counters.conflicts += 1;
+      // On a store without compare-and-swap the claim may have landed on top of a fresher login.
+      await resolveConflict(engine.provider, store.version, engine.context);
       return undefined;
     }
     if (engine.provider.writes === 'detect-conflict') {

@@ -6,6 +6,7 @@
  * never races the CLI; races with other sidecars are settled by the store's compare-and-swap and store
  * order (core/freshness.ts).
  */
+import { resolveConflict } from '../store/resolve-conflict.js';
 import type { Owner } from '../core/config.js';
 import type { CommandContext } from '../core/context.js';
 import { ClockOffset } from '../core/clock-offset.js';
@@ -259,6 +260,8 @@ export class SyncEngine {
         if (!(error instanceof ConflictError)) throw error;
         this.journal.counters.conflicts += 1;
         this.context.logger.info({ round }, 'another writer changed the store; re-reading');
+        // Without compare-and-swap our write may have buried a fresher login, or landed below one.
+        await resolveConflict(this.provider, store.kind === 'missing' ? undefined : store.version, this.context);
         store = await this.readStore(options);
       }
     }
@@ -274,7 +277,9 @@ export class SyncEngine {
     const order = compareLogins(store.credentials, local);
     if (order === 'newer') return false;
     if (compareLogins(local, store.credentials) === 'newer') return true;
-    if (store.meta.generation <= base) return true;
+    // At or below our base generation: nothing new (a lease claim). A document without one was written by
+    // another tool: store order cannot tell, the expiries do.
+    if (store.meta.generation > 0 && store.meta.generation <= base) return true;
     // The store moved on along another branch (a sibling refresh, possible only where the token endpoint
     // accepts a refresh token twice): both logins may be live, and the later expiry (in this clock) wins.
     return local.oauth.expiresAt > this.localExpiry(store.credentials) && !isFromClockAhead(local, this.now());

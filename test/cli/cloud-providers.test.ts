@@ -8,7 +8,7 @@ import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
 import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
-import { runCli, type CliOptions } from '../support/cli.js';
+import { fatalMessage, runCli, type CliOptions } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -119,7 +119,7 @@ describe.each(cases)('claude-creds with the $name provider against its local fak
     fake.faults.failNext(1, 'denied');
     const result = await cli(['fetch', '--secret', fake.secretRef(name), '--out', join(tempDir(), 'c.json')]);
     expect(result.code).toBe(77);
-    expect(result.stderr).toMatch(permission);
+    expect(fatalMessage(result.stderr)).toMatch(permission);
     expect(result.stderr).not.toMatch(/retrying/);
   });
 
@@ -128,7 +128,7 @@ describe.each(cases)('claude-creds with the $name provider against its local fak
     fake.faults.reset();
     const result = await cli(['fetch', '--secret', fake.secretRef(name), '--out', join(tempDir(), 'c.json')]);
     expect(result.code).toBe(66);
-    expect(result.stderr).toContain(name);
+    expect(fatalMessage(result.stderr)).toContain(name);
     expect(fake.faults.count(readOperation)).toBe(1);
   });
 
@@ -138,7 +138,7 @@ describe.each(cases)('claude-creds with the $name provider against its local fak
       env: { HIDE_MODULES: sdkPackage },
     });
     expect(result.code).toBe(69);
-    expect(result.stderr).toContain(sdkPackage);
+    expect(fatalMessage(result.stderr)).toContain(sdkPackage);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

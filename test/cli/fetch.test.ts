@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { logLines, runCli } from '../support/cli.js';
+import { fatalLines, fatalMessage, logLines, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -71,7 +71,7 @@ describe('claude-creds fetch', () => {
     symlinkSync(victim, out);
     const result = await runCli(['fetch', '--out', out], { env: { CLAUDE_CREDENTIALS_B64: makeFakeCredentials().base64 } });
     expect(result.code).toBe(73);
-    expect(result.stderr).toMatch(/claude-creds: .*is a symbolic link; refusing/);
+    expect(fatalMessage(result.stderr)).toMatch(/is a symbolic link; refusing/);
     expect(readFileSync(victim, 'utf8')).toBe('do not touch');
     expect(readlinkSync(out)).toBe(victim);
   });
@@ -88,9 +88,10 @@ describe('claude-creds fetch', () => {
     writeFileSync(out, good.json, { mode: 0o600 });
     const result = await runCli(['fetch', '--out', out], { env: { CLAUDE_CREDENTIALS_JSON: payload } });
     expect(result.code).toBe(65);
-    const errorLines = result.stderr.split('\n').filter((line) => line.startsWith('claude-creds:'));
+    const errorLines = fatalLines(result.stderr);
     expect(errorLines).toHaveLength(1);
-    expect(errorLines[0]).toMatch(message);
+    expect(errorLines[0]).toMatchObject({ exitCode: 65, errorType: 'InvalidCredentialsError' });
+    expect(errorLines[0]?.msg).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(readFileSync(out, 'utf8')).toBe(good.json);
   });
@@ -122,7 +123,7 @@ describe('claude-creds fetch', () => {
   test('with no provider and nothing to infer one from, exits 78 listing the options', async () => {
     const result = await runCli(['fetch', '--out', join(tempDir(), 'c.json')]);
     expect(result.code).toBe(78);
-    expect(result.stderr).toMatch(/no credentials provider chosen: pass --provider \(env, file, aws, gcp, azure, vault, kubernetes\)/);
+    expect(fatalMessage(result.stderr)).toMatch(/no credentials provider chosen: pass --provider \(env, file, aws, gcp, azure, vault, kubernetes\)/);
   });
 
   test.each([
@@ -133,13 +134,13 @@ describe('claude-creds fetch', () => {
   ])('bad flags %j exit 64 with a usage message', async (args, message) => {
     const result = await runCli(args, { env: { CLAUDE_CREDENTIALS_JSON: makeFakeCredentials().json, HOME: tempDir() } });
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(message);
+    expect(fatalMessage(result.stderr)).toMatch(message);
   });
 
   test('a missing file store is exit 66 naming the path and the push command', async () => {
     const dir = tempDir();
     const result = await runCli(['fetch', '--provider', 'file', '--secret', join(dir, 'absent.json'), '--out', join(dir, 'c.json')]);
     expect(result.code).toBe(66);
-    expect(result.stderr).toMatch(/absent\.json does not exist; run `claude-creds push --provider file/);
+    expect(fatalMessage(result.stderr)).toMatch(/absent\.json does not exist; run `claude-creds push --provider file/);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeKubernetes, type RunningFakeKubernetes } from '../fakes/kubernetes-api.js';
-import { runCli, type CliOptions } from '../support/cli.js';
+import { fatalMessage, runCli, type CliOptions } from '../support/cli.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { sameLogin } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -68,9 +68,9 @@ describe('claude-creds --provider kubernetes (as a process)', () => {
     const result = await cli(['push', '--secret', `claude/${secretName()}`, '--from', join(dir, 'login.json')]);
 
     expect(result.code).toBe(77);
-    expect(result.stderr).toContain('cannot create secrets');
-    expect(result.stderr).toContain('create cannot be limited to one name');
-    expect(result.stderr).toContain('kubectl create secret generic');
+    expect(fatalMessage(result.stderr)).toContain('cannot create secrets');
+    expect(fatalMessage(result.stderr)).toContain('create cannot be limited to one name');
+    expect(fatalMessage(result.stderr)).toContain('kubectl create secret generic');
     expect(result.stderr).not.toMatch(/retrying/);
   });
 
@@ -81,7 +81,7 @@ describe('claude-creds --provider kubernetes (as a process)', () => {
     const result = await cli(['fetch', '--secret', `claude/${name}`, '--out', join(tempDir(), 'c.json')]);
 
     expect(result.code).toBe(66);
-    expect(result.stderr).toContain(`has no key "credentials.json" (its keys: login.json)`);
+    expect(fatalMessage(result.stderr)).toContain(`has no key "credentials.json" (its keys: login.json)`);
   });
 
   test('--dry-run needs no cluster: it names the Secret and how the connection will be found', async () => {
@@ -118,7 +118,8 @@ describe('claude-creds --provider kubernetes (as a process)', () => {
       }
     };
 
-    const result = await cli(['sidecar', '--secret', `claude/${name}`, '--out', local, '--pull-interval', '300ms'], {
+    // 1s: the shortest pull interval the CLI takes (each pull is a billed store read); 300ms is refused now.
+    const result = await cli(['sidecar', '--secret', `claude/${name}`, '--out', local, '--pull-interval', '1s'], {
       env: { CLAUDE_CONFIG_DIR: join(dir, 'worker') },
       timeoutMs: 30_000,
       onSpawn: (child: ChildProcess) => {

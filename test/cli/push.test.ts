@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { fatalMessage, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -48,7 +48,7 @@ describe('claude-creds push and the file store', () => {
     writeFileSync(from, older.json);
     const refused = await runCli(['push', '--secret', store, '--from', from]);
     expect(refused.code).toBe(75);
-    expect(refused.stderr).toMatch(/holds newer credentials .* not replacing them \(use --force/);
+    expect(fatalMessage(refused.stderr)).toMatch(/holds newer credentials .* not replacing them \(use --force/);
     expect(readFileSync(store, 'utf8')).toBe(newer.json);
     const forced = await runCli(['push', '--secret', store, '--from', from, '--force']);
     expect(forced.code).toBe(0);
@@ -76,6 +76,6 @@ describe('claude-creds push and the file store', () => {
     writeFileSync(from, makeFakeCredentials().json);
     const result = await runCli(['push', '--provider', 'env', '--from', from], { env: { CLAUDE_CREDENTIALS_B64: 'x' } });
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(/claude-creds: the env provider is read-only.*use --provider file, aws, gcp or azure/);
+    expect(fatalMessage(result.stderr)).toMatch(/^the env provider is read-only.*use --provider file, aws, gcp or azure/);
   });
 });

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { logLines, runCli } from '../support/cli.js';
+import { fatalMessage, logLines, runCli } from '../support/cli.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { loginOf } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -86,6 +86,8 @@ describe('claude-creds sidecar (as a process)', () => {
     expect(loginOf(readFileSync(store, 'utf8'))).toEqual(loginOf(refreshed.json));
     const messages = logLines(result.stderr).map((line) => line.msg);
     expect(messages).toContain('shutting down: pushing anything newer first');
+    // The interval in the printed form (it was "3600000 ms").
+    expect(logLines(result.stderr).find((line) => line.msg === 'keeping the local file and the store in step')?.pullInterval).toBe('1h');
     expect(JSON.parse(readFileSync(join(dir, 'worker', '.claude.json'), 'utf8'))).toEqual({ hasCompletedOnboarding: true });
     for (const body of bodies) {
       assertNoLeaks('health endpoint body', body, [...stored.tokens, ...refreshed.tokens]);
@@ -149,7 +151,7 @@ describe('claude-creds sidecar (as a process)', () => {
     const dir = tempDir();
     const result = await runCli([...args, '--secret', join(dir, 'store.json'), '--out', join(dir, 'c.json')]);
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(message);
+    expect(fatalMessage(result.stderr)).toMatch(message);
     await sleep(0);
   });
 

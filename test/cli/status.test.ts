@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { fatalLines, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -40,6 +40,33 @@ describe('claude-creds status', () => {
     expect(report.expiresInSeconds).toBeGreaterThan(7100);
     expect(report.expiresInSeconds).toBeLessThanOrEqual(7200);
     for (const token of fake.tokens) expect(result.stdout).not.toContain(token);
+  });
+
+  test.each([
+    ['the sidecar\'s list (it broke status: exit 64)', ['--warn-before', '1h,10m'], {}, 1, 'expiring'],
+    ['the same list from CLAUDE_CREDS_WARN_BEFORE, as the image sets it for the sidecar', [], { CLAUDE_CREDS_WARN_BEFORE: '1h,10m' }, 1, 'expiring'],
+    ['a list whose largest is below the time left', ['--warn-before', '20m,10m'], {}, 0, 'valid'],
+    ['one duration, as before', ['--warn-before', '45m'], {}, 1, 'expiring'],
+    ['the default, 5m', [], {}, 0, 'valid'],
+  ])('--warn-before: %s', async (_name, flags, env, code, state) => {
+    const file = join(tempDir(), '.credentials.json');
+    writeFileSync(file, makeFakeCredentials({ expiresAt: Date.now() + 30 * 60_000 }).json);
+    const result = await runCli(['status', '--json', '--out', file, ...flags], { env });
+    expect(result.code, result.stderr).toBe(code);
+    expect((JSON.parse(result.stdout) as { state: string }).state).toBe(state);
+  });
+
+  test('a directory where the file should be is "invalid" (exit 3, one of the documented 0-4), saying so', async () => {
+    const dir = join(tempDir(), '.credentials.json');
+    mkdirSync(dir);
+    const text = await runCli(['status', '--out', dir]);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toContain(`${dir}: invalid`);
+    expect(text.stdout).toContain(`problem: ${dir} is a directory, not a credentials file`);
+    expect(fatalLines(text.stderr)).toEqual([]);
+    const json = await runCli(['status', '--json', '--out', dir]);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ state: 'invalid', present: true, valid: false });
   });
 
   test.each([

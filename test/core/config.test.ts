@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { chooseProvider, defaultCredentialsPath, parseOwner, secretVariables } from '../../src/core/config.js';
+import { chooseProvider, defaultCredentialsPath, onboardingPath, parseOwner, secretVariables } from '../../src/core/config.js';
 import { ConfigError, UsageError } from '../../src/core/errors.js';
 
 describe('defaultCredentialsPath', () => {
@@ -10,6 +10,24 @@ describe('defaultCredentialsPath', () => {
     [{ CLAUDE_CONFIG_DIR: '' }, '/root', '/root/.claude/.credentials.json'],
   ])('with %j and home %s it is %s', (env, home, expected) => {
     expect(defaultCredentialsPath(env, home)).toBe(expected);
+  });
+});
+
+describe('the config directory: setups where claude-creds and the Claude CLI would silently disagree are refused', () => {
+  test.each([
+    ['HOME empty, no CLAUDE_CONFIG_DIR (was /.claude/.credentials.json)', {}, '', /^HOME is empty, so there is no ~\/\.claude to use \(it would be \/\.claude\): set CLAUDE_CONFIG_DIR or HOME, or give the file with --out$/],
+    ['CLAUDE_CONFIG_DIR="~/cfg" (a shell did not expand it)', { CLAUDE_CONFIG_DIR: '~/cfg' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~\/cfg": the ~ was not expanded.*the Claude CLI does not expand it either.*\(\/home\/node\/cfg\?\)$/],
+    ['CLAUDE_CONFIG_DIR="~"', { CLAUDE_CONFIG_DIR: '~' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~": .*set it to the absolute path$/],
+    ['CLAUDE_CONFIG_DIR="~node/cfg"', { CLAUDE_CONFIG_DIR: '~node/cfg' }, '/home/node', /^CLAUDE_CONFIG_DIR is "~node\/cfg"/],
+  ])('%s: ConfigError (78)', (_name, env, home, message) => {
+    expect(() => defaultCredentialsPath(env, home)).toThrow(ConfigError);
+    expect(() => defaultCredentialsPath(env, home)).toThrow(message);
+    expect(() => onboardingPath(env, home)).toThrow(message);
+  });
+
+  test('HOME empty does not matter when CLAUDE_CONFIG_DIR is set; a ~ inside the path is just a character', () => {
+    expect(defaultCredentialsPath({ CLAUDE_CONFIG_DIR: '/cfg' }, '')).toBe('/cfg/.credentials.json');
+    expect(defaultCredentialsPath({ CLAUDE_CONFIG_DIR: '/data/~backup' }, '/root')).toBe('/data/~backup/.credentials.json');
   });
 });
 
@@ -77,5 +95,22 @@ describe('secretVariables', () => {
   test('with the vault provider, also the Vault credentials that open the store', () => {
     const { config } = chooseProvider({ provider: 'vault', secret: 'secret/claude' }, {});
     expect(secretVariables(config).sort()).toEqual(['CLAUDE_CREDENTIALS_B64', 'CLAUDE_CREDENTIALS_JSON', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID', 'VAULT_TOKEN']);
+  });
+
+  test.each([
+    ['aws', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_PROFILE'], ['AWS_REGION', 'AWS_DEFAULT_REGION']],
+    ['gcp', ['GOOGLE_APPLICATION_CREDENTIALS'], ['GOOGLE_CLOUD_PROJECT']],
+    ['azure', ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE', 'IDENTITY_HEADER', 'MSI_SECRET'], ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID']],
+    ['vault', ['VAULT_TOKEN', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID'], ['VAULT_ADDR', 'VAULT_NAMESPACE']],
+  ])('with the %s provider, its store credentials, and not the settings beside them', (provider, withheld, kept) => {
+    const { config } = chooseProvider({ provider, secret: 'x/y' }, {});
+    const names = secretVariables(config);
+    expect(names).toEqual(expect.arrayContaining(withheld));
+    for (const name of kept) expect(names).not.toContain(name);
+  });
+
+  test('a store credential of another provider than the chosen one stays: it is the worker\'s own', () => {
+    const { config } = chooseProvider({ provider: 'env' }, {});
+    expect(secretVariables(config)).not.toContain('AWS_SECRET_ACCESS_KEY');
   });
 });

@@ -68,7 +68,7 @@ describe('withRetry', () => {
       clock.hooks,
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
-    expect((error as Error).message).toMatch(/reading the secret still failing after \d+ attempts in 10 s: 503 from the store/);
+    expect((error as Error).message).toMatch(/reading the secret still failing after \d+ attempts in 10s: 503 from the store/);
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(policy.deadlineMs);
   });
 

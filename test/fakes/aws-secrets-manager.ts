@@ -12,7 +12,7 @@ import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore, type StoredSecret, type StoredVersion } from './versioned-store.js';
-import { header, readBody } from './http-util.js';
+import { header, readBody, sendTruncated, streamOversizeAnswer } from './http-util.js';
 
 export const FAKE_AWS_ACCOUNT = '000000000000';
 
@@ -149,7 +149,10 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<Runnin
 
     try {
       const input = parse(body);
-      send(response, 200, await dispatch(operation as AwsOperation, input));
+      const answer = await dispatch(operation as AwsOperation, input);
+      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults);
+      if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return sendTruncated(response, 200, jsonHeaders(), JSON.stringify(answer), decision.answer === 'truncate');
+      send(response, 200, answer);
     } catch (error) {
       if (error instanceof AwsFault) return sendError(response, error);
       throw error;
@@ -376,15 +379,24 @@ function sendError(response: ServerResponse, fault: AwsFault): void {
   send(response, fault.status, { __type: fault.type, message: fault.message }, { 'x-amzn-errortype': `${fault.type}:` });
 }
 
+function jsonHeaders(): Record<string, string> {
+  return { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() };
+}
+
 function send(response: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
+  response.writeHead(status, { ...jsonHeaders(), 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
+}
+
+/** The answer with its value replaced by `bytes` of filler, streamed (SecretString last, so it can be). */
+function sendOversize(response: ServerResponse, answer: Json, faults: FaultInjector): Promise<void> {
+  const { SecretString: _text, SecretBinary: _binary, ...rest } = answer;
+  const head = JSON.stringify(rest).slice(0, -1);
+  const prefix = `${head}${head === '{' ? '' : ','}"SecretString":"`;
+  return streamOversizeAnswer(response, 200, jsonHeaders(), { prefix, fillBytes: faults.oversizeBytes, suffix: '"}' }, (sent) =>
+    faults.oversizeSent.push(sent),
+  );
 }
 
 

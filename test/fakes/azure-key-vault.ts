@@ -15,7 +15,8 @@ import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProviderConfig } from '../../src/core/provider.js';
-import { FaultInjector, sleep } from './faults.js';
+import { FaultInjector, sleep, type AnswerFault } from './faults.js';
+import { sendTruncated, streamOversizeAnswer } from './http-util.js';
 import type { FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
@@ -115,6 +116,24 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Ru
     });
     res.end(text);
     return status;
+  };
+  /** A success, or the broken one `answer` asks for: the value (or a padding field) made huge, or the body cut off. */
+  const answerWith = async (res: ServerResponse, body: Record<string, unknown>, answer: AnswerFault | undefined): Promise<number> => {
+    if (answer === undefined) return send(res, 200, body);
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'x-ms-keyvault-service-version': '1.9.0.0' };
+    if (answer === 'truncate' || answer === 'truncate-unframed') {
+      sendTruncated(res, 200, headers, JSON.stringify(body), answer === 'truncate');
+      return 200;
+    }
+    const { value: _value, ...rest } = body;
+    const key = typeof body.value === 'string' ? 'value' : 'padding';
+    const tail = JSON.stringify(rest);
+    await streamOversizeAnswer(res, 200, headers, {
+      prefix: `{"${key}":"`,
+      fillBytes: faults.oversizeBytes,
+      suffix: tail === '{}' ? '"}' : `",${tail.slice(1)}`,
+    }, (sent) => faults.oversizeSent.push(sent));
+    return 200;
   };
   const kvError = (res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>) =>
     send(res, status, { error: { code, message } }, headers);
@@ -278,16 +297,22 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Ru
         const what = versionId === undefined ? name : `${name}/${versionId}`;
         return sendNotFound(res, op, what);
       }
-      return { op, status: send(res, 200, bundle(host, name, version.id, version.value, version.createdAt)) };
+      return { op, status: await answerWith(res, bundle(host, name, version.id, version.value, version.createdAt), decision.answer) };
     }
     if (op === 'getSecretVersions') {
       const secret = store.get(name);
       if (!secret) return sendNotFound(res, op, name);
-      const value = secret.versions.map((v) => {
+      // Key Vault lists versions 25 to a page, ordered by version id (random), not by time.
+      const all = [...secret.versions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+      const pageSize = Math.min(25, Number(url.searchParams.get('maxresults') ?? 25) || 25);
+      const value = all.slice(skip, skip + pageSize).map((v) => {
         const { value: _value, ...item } = bundle(host, name, v.id, undefined, v.createdAt);
         return item;
       });
-      return { op, status: send(res, 200, { value, nextLink: null }) };
+      const nextLink =
+        skip + pageSize < all.length ? `https://${host}/secrets/${name}/versions?api-version=${url.searchParams.get('api-version') ?? ''}&$skiptoken=${skip + pageSize}&maxresults=${pageSize}` : null;
+      return { op, status: await answerWith(res, { value, nextLink }, decision.answer) };
     }
 
     // setSecret
@@ -307,8 +332,9 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Ru
     contentTypes.set(version.id, typeof contentType === 'string' ? contentType : undefined);
     const after = afterWriteHooks.shift();
     if (after) await after();
+    await faults.runAfterWrite();
     // Key Vault echoes the value on set.
-    return { op, status: send(res, 200, bundle(host, name, version.id, value, version.createdAt)) };
+    return { op, status: await answerWith(res, bundle(host, name, version.id, value, version.createdAt), decision.answer) };
   };
 
   const sendNotFound = (res: ServerResponse, op: string, what: string) => ({

@@ -4,14 +4,11 @@
  * installed SDK ships (no codegen), so the real SDK client talks to it over the real wire protocol.
  * Secrets live in a VersionedStore under their full resource name (`projects/P/secrets/S`).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import CRC32C from 'crc-32/crc32c.js';
 import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep } from './faults.js';
-import type { FaultKind } from './faults.js';
+import { FAULT_STATUS, RpcError, field, loadServiceDefinition, stateFilter, stringField, timestamp, toBytes, truncateAnswer, unsigned, utf8 } from './gcp-grpc-util.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
 import type { StoredVersion } from './versioned-store.js';
@@ -37,71 +34,12 @@ export interface RunningFakeGcp extends RunningFake {
   setCrcMode(mode: CrcMode): void;
   /** Mark a version DISABLED: accessing it answers FAILED_PRECONDITION, as the real service does. */
   disableVersion(secretName: string, versionNumber: number): void;
+  /** The state of each version of `secretName`, oldest first. */
+  versionStates(secretName: string): Array<'ENABLED' | 'DISABLED' | 'DESTROYED'>;
+  /** As a secret with version_destroy_ttl: a destroyed version is DISABLED and scheduled, not gone. */
+  delayDestruction(on: boolean): void;
   /** The checksums clients sent with AddSecretVersion, in order (undefined when none was sent). */
   readonly receivedCrcs: Array<number | undefined>;
-}
-
-const SERVICE = 'google.cloud.secretmanager.v1.SecretManagerService';
-
-const FAULT_STATUS: Record<FaultKind, { code: grpc.status; details: string }> = {
-  throttle: { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Quota exceeded for quota metric Access requests' },
-  unavailable: { code: grpc.status.UNAVAILABLE, details: 'The service is currently unavailable.' },
-  internal: { code: grpc.status.INTERNAL, details: 'Internal error encountered.' },
-  denied: { code: grpc.status.PERMISSION_DENIED, details: 'Permission denied on resource (or it may not exist).' },
-  'not-found': { code: grpc.status.NOT_FOUND, details: 'Secret not found or has no versions.' },
-  // grpc-js gives a server no handle on the socket; a reset looks like this to the client anyway.
-  reset: { code: grpc.status.UNAVAILABLE, details: 'Connection reset by peer' },
-};
-
-class RpcError extends Error {
-  constructor(
-    readonly code: grpc.status,
-    readonly details: string,
-  ) {
-    super(details);
-  }
-}
-
-const unsigned = (signed: number): number => signed >>> 0;
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function loadServiceDefinition(): grpc.ServiceDefinition {
-  // Resolve from the SDK's own location so the protos match the client under test.
-  const require = createRequire(import.meta.url);
-  const sdkRoot = dirname(require.resolve('@google-cloud/secret-manager/package.json'));
-  // google-gax's exports hide package.json; its entry is build/src/index.js, protos sit in build/protos.
-  const gaxEntry = createRequire(join(sdkRoot, 'package.json')).resolve('google-gax');
-  const gaxProtos = join(dirname(gaxEntry), '..', 'protos');
-  const definition = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', {
-    includeDirs: [join(sdkRoot, 'build', 'protos'), gaxProtos],
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
-  const service = definition[SERVICE];
-  if (service === undefined || 'format' in service) {
-    throw new Error(`${SERVICE} not found in the SDK's protos`);
-  }
-  return service as grpc.ServiceDefinition;
-}
-
-function field(request: unknown, key: string): unknown {
-  return typeof request === 'object' && request !== null ? (request as Record<string, unknown>)[key] : undefined;
-}
-
-function stringField(request: unknown, key: string): string {
-  const value = field(request, key);
-  return typeof value === 'string' ? value : '';
-}
-
-function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
-function toBytes(value: string | Uint8Array): Buffer {
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
 }
 
 export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<RunningFakeGcp> {
@@ -110,6 +48,10 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
   const faults = options.faults ?? new FaultInjector();
   let crcMode: CrcMode = options.corruptCrc ? 'corrupt' : 'correct';
   const disabled = new Set<string>();
+  const destroyed = new Set<string>();
+  /** Versions destroyed while destruction is delayed: DISABLED, with a scheduled destroy time. */
+  const scheduled = new Set<string>();
+  let delayedDestruction = false;
   const receivedCrcs: Array<number | undefined> = [];
 
   const secretPattern = /^projects\/([^/]+)\/secrets\/([^/]+)$/;
@@ -138,13 +80,16 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
 
   const versionName = (key: string, version: StoredVersion): string => `${key}/versions/${version.number}`;
   const isDisabled = (key: string, version: StoredVersion): boolean => disabled.has(versionName(key, version));
+  const stateOf = (key: string, version: StoredVersion): 'ENABLED' | 'DISABLED' | 'DESTROYED' =>
+    destroyed.has(versionName(key, version)) ? 'DESTROYED' : isDisabled(key, version) ? 'DISABLED' : 'ENABLED';
 
   const versionMessage = (key: string, version: StoredVersion): Record<string, unknown> => ({
     name: versionName(key, version),
     createTime: timestamp(version.createdAt),
-    state: isDisabled(key, version) ? 'DISABLED' : 'ENABLED',
+    state: stateOf(key, version),
     etag: `"${version.id}"`,
     clientSpecifiedPayloadChecksum: false,
+    ...(scheduled.has(versionName(key, version)) ? { scheduledDestroyTime: timestamp(Date.now() + 86_400_000) } : {}),
   });
 
   const secretMessage = (key: string): Record<string, unknown> => {
@@ -160,8 +105,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
   const handlers: Record<string, (request: unknown) => Promise<unknown>> = {
     AccessSecretVersion: async (request) => {
       const { key, version } = resolveVersion(stringField(request, 'name'));
-      if (isDisabled(key, version)) {
-        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in DISABLED state.`);
+      const state = stateOf(key, version);
+      if (state !== 'ENABLED') {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in ${state} state.`);
       }
       const data = toBytes(version.value);
       const crc = unsigned(CRC32C.buf(data));
@@ -176,8 +122,14 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     },
     ListSecretVersions: async (request) => {
       const key = requireSecret(stringField(request, 'parent'));
-      const versions = [...(store.get(key)?.versions ?? [])].reverse();
-      return { versions: versions.map((v) => versionMessage(key, v)), nextPageToken: '', totalSize: versions.length };
+      const states = stateFilter(stringField(request, 'filter'));
+      // Newest first, as the service lists them.
+      const versions = [...(store.get(key)?.versions ?? [])].reverse().filter((v) => states === undefined || states.has(stateOf(key, v)));
+      const pageSize = Number(field(request, 'pageSize') ?? 0) || versions.length;
+      const offset = Number(stringField(request, 'pageToken') || 0);
+      const page = versions.slice(offset, offset + pageSize);
+      const next = offset + pageSize < versions.length ? String(offset + pageSize) : '';
+      return { versions: page.map((v) => versionMessage(key, v)), nextPageToken: next, totalSize: versions.length };
     },
     GetSecret: async (request) => secretMessage(requireSecret(stringField(request, 'name'))),
     CreateSecret: async (request) => {
@@ -215,8 +167,37 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
         value = new Uint8Array(bytes);
       }
       const version = store.addVersion(key, value);
+      await faults.runAfterWrite();
       return versionMessage(key, version);
     },
+    DisableSecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      if (destroyed.has(versionName(key, version))) {
+        throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${versionName(key, version)}] is in DESTROYED state.`);
+      }
+      disabled.add(versionName(key, version));
+      return versionMessage(key, version);
+    },
+    DestroySecretVersion: async (request) => {
+      const { key, version } = resolveVersion(stringField(request, 'name'));
+      const name = versionName(key, version);
+      if (destroyed.has(name)) throw new RpcError(grpc.status.FAILED_PRECONDITION, `Secret Version [${name}] is in DESTROYED state.`);
+      if (delayedDestruction) {
+        disabled.add(name);
+        scheduled.add(name);
+        return versionMessage(key, version);
+      }
+      destroyed.add(name);
+      disabled.delete(name);
+      return versionMessage(key, version);
+    },
+  };
+
+  let oversizeData: Buffer | undefined;
+  /** The answer with its payload replaced by `faults.oversizeBytes` of filler (no checksum: there is no data to sum). */
+  const oversize = (answer: unknown): unknown => {
+    if (oversizeData?.length !== faults.oversizeBytes) oversizeData = Buffer.alloc(faults.oversizeBytes, 'A');
+    return { ...(answer as Record<string, unknown>), payload: { data: oversizeData } };
   };
 
   const implementation: grpc.UntypedServiceImplementation = {};
@@ -233,7 +214,9 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
           return;
         }
         try {
-          callback(null, await handle(call.request));
+          const answer = await handle(call.request);
+          if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return truncateAnswer(call);
+          callback(null, decision.answer === 'oversize' ? oversize(answer) : answer);
         } catch (error) {
           if (error instanceof RpcError) callback({ code: error.code, details: error.details, metadata: new grpc.Metadata() });
           else callback({ code: grpc.status.INTERNAL, details: String(error), metadata: new grpc.Metadata() });
@@ -268,6 +251,13 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<Runnin
     },
     disableVersion(secretName, versionNumber) {
       disabled.add(`${storeKey(secretName)}/versions/${versionNumber}`);
+    },
+    delayDestruction(on) {
+      delayedDestruction = on;
+    },
+    versionStates(secretName) {
+      const key = storeKey(secretName);
+      return (store.get(key)?.versions ?? []).map((v) => stateOf(key, v));
     },
     providerConfig(secretName): ProviderConfig {
       return {

@@ -20,7 +20,7 @@ import type { ProviderConfig } from '../../src/core/provider.js';
 import { FaultInjector, sleep, type FaultKind } from './faults.js';
 import type { RunningFake } from './running-fake.js';
 import { VersionedStore } from './versioned-store.js';
-import { header, readBody } from './http-util.js';
+import { header, readBody, sendTruncated, streamOversizeAnswer } from './http-util.js';
 import { loopbackCertificate } from './loopback-certificate.js';
 
 export type VaultOperation = 'kv-read' | 'kv-write' | 'kubernetes-login' | 'approle-login';
@@ -167,7 +167,10 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Ru
         throw operation.endsWith('login') ? new VaultFault(400, [`no handler for route "${path}". route entry not found.`]) : denied();
       }
       const input = parse(body);
-      send(response, 200, await dispatch(operation as VaultOperation, path, method, token, input));
+      const answer = await dispatch(operation as VaultOperation, path, method, token, input);
+      if (decision.answer === 'truncate' || decision.answer === 'truncate-unframed') return sendTruncated(response, 200, JSON_HEADERS, JSON.stringify(answer), decision.answer === 'truncate');
+      if (decision.answer === 'oversize') return await sendOversize(response, answer, faults);
+      send(response, 200, answer);
     } catch (error) {
       if (error instanceof VaultFault) return sendError(response, error);
       throw error;
@@ -378,14 +381,32 @@ function sendError(response: ServerResponse, fault: VaultFault): void {
   send(response, fault.status, { errors: fault.errors, ...fault.extra });
 }
 
+const JSON_HEADERS: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
 function send(response: ServerResponse, status: number, body: Json): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
+  response.writeHead(status, { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(text)) });
   response.end(text);
+}
+
+/** The answer with a field of `bytes` filler streamed first: `credentials` in a KV read's data, else `padding`. */
+function sendOversize(response: ServerResponse, answer: Json, faults: FaultInjector): Promise<void> {
+  const bytes = faults.oversizeBytes;
+  const sent = (n: number) => faults.oversizeSent.push(n);
+  const block = isRecord(answer.data) ? answer.data : undefined;
+  if (block !== undefined && isRecord(block.data)) {
+    const { credentials: _credentials, ...fields } = block.data;
+    const { data: _data, ...meta } = block;
+    const { data: _block, ...envelope } = answer;
+    const rest = (value: Json) => (Object.keys(value).length === 0 ? '' : `,${JSON.stringify(value).slice(1, -1)}`);
+    return streamOversizeAnswer(response, 200, JSON_HEADERS, {
+      prefix: '{"data":{"data":{"credentials":"',
+      fillBytes: bytes,
+      suffix: `"${rest(fields)}}${rest(meta)}}${rest(envelope)}}`,
+    }, sent);
+  }
+  const tail = JSON.stringify(answer);
+  return streamOversizeAnswer(response, 200, JSON_HEADERS, { prefix: '{"padding":"', fillBytes: bytes, suffix: tail === '{}' ? '"}' : `",${tail.slice(1)}` }, sent);
 }
 
 

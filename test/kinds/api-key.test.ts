@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { logLines, runCli } from '../support/cli.js';
+import { fatalLines, fatalMessage, logLines, runCli } from '../support/cli.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { fakeApiKey, helperCommandIn, median, runHelper } from './support.js';
 
@@ -27,7 +27,7 @@ describe('kind api-key, end to end through the CLI', () => {
 
   async function fetchKey(s: ReturnType<typeof setup>, extra: string[] = []) {
     const result = await runCli(['fetch', '--provider', 'file', '--secret', s.store, ...extra], { env: s.env });
-    expect(result.stderr).not.toMatch(/^claude-creds:/m);
+    expect(fatalLines(result.stderr)).toEqual([]);
     expect(result.code).toBe(0);
     return result;
   }
@@ -53,7 +53,7 @@ describe('kind api-key, end to end through the CLI', () => {
     writeFileSync(s.store, '{"claudeAiOauth":{"accessToken":"x","refreshToken":"y","expiresAt":1}}');
     const result = await runCli(['fetch', '--kind', 'api-key', '--provider', 'file', '--secret', s.store], { env: s.env });
     expect(result.code).toBe(65);
-    expect(result.stderr).toMatch(/claude-creds: the secret holds a \.credentials\.json login \(kind oauth\), not an API key/);
+    expect(fatalMessage(result.stderr)).toMatch(/^the secret holds a \.credentials\.json login \(kind oauth\), not an API key/);
     expect(JSON.parse(readFileSync(s.settingsPath, 'utf8'))).toEqual({ model: 'opus' });
   });
 
@@ -63,7 +63,7 @@ describe('kind api-key, end to end through the CLI', () => {
     writeFileSync(s.settingsPath, '{ "model": "opus", ');
     const result = await runCli(['fetch', '--provider', 'file', '--secret', s.store], { env: s.env });
     expect(result.code).toBe(78);
-    expect(result.stderr).toMatch(/settings\.json is not valid JSON; fix or remove it/);
+    expect(fatalMessage(result.stderr)).toMatch(/settings\.json is not valid JSON; fix or remove it/);
     expect(readFileSync(s.settingsPath, 'utf8')).toBe('{ "model": "opus", ');
   });
 
@@ -150,7 +150,7 @@ describe('kind api-key, end to end through the CLI', () => {
     const result = await runHelper(helper, '', s.env);
     expect(result.code).toBe(65);
     expect(result.stdout).toBe('');
-    expect(result.stderr.split('\n').filter((line) => line.startsWith('claude-creds:'))).toHaveLength(1);
+    expect(fatalLines(result.stderr)).toEqual([expect.objectContaining({ exitCode: 65 })]);
   });
 
   test('--helper-command replaces the generated command', async () => {

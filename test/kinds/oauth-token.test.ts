@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { fatalMessage, runCli } from '../support/cli.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { fakeSetupToken } from './support.js';
 
@@ -101,7 +101,7 @@ describe('kind oauth-token, end to end through the CLI', () => {
     const result = await runCli(['--provider', 'file', '--secret', s.store, '--', 'sh', '-c', 'echo started'], { env: s.env });
     expect(result.code).toBe(65);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/claude-creds: the stored setup token expired .* run `claude setup-token` again/);
+    expect(fatalMessage(result.stderr)).toMatch(/^the stored setup token expired .* run `claude setup-token` again/);
   });
 
   test('fetch --kind oauth-token writes no token anywhere and says how it is handed over; --seed-onboarding seeds .claude.json', async () => {
@@ -122,6 +122,6 @@ describe('kind oauth-token, end to end through the CLI', () => {
     const s = setup(fakeSetupToken());
     const result = await runCli(['--sync', '--provider', 'file', '--secret', s.store, '--', 'true'], { env: { ...s.env, CLAUDE_CREDS_KIND: 'oauth-token' } });
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(/--sync keeps a \.credentials\.json login .* not apply to --kind oauth-token/);
+    expect(fatalMessage(result.stderr)).toMatch(/--sync keeps a \.credentials\.json login .* not apply to --kind oauth-token/);
   });
 });

@@ -8,7 +8,7 @@ import { INFERENCE_SCOPE, MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES, parseCredentials
 import { InvalidCredentialsError } from '../../src/core/errors.js';
 import { SYNC_META_KEY, compareLogins, isFromClockAhead } from '../../src/core/freshness.js';
 import { LEASE_KEY, decideSync, localCopyText, storeCopyText, type SideState } from '../../src/core/merge.js';
-import { runCli } from '../support/cli.js';
+import { fatalLines, fatalMessage, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { figure, inPool } from './support.js';
 
@@ -335,7 +335,7 @@ describe('fetch through the real CLI never writes a bad payload', () => {
     for (const [index, { result, after, temps }] of results.entries()) {
       const what = `payload ${index} (${bad[index]?.encoding}, seed ${seed}): ${JSON.stringify(bad[index]?.payload).slice(0, 200)}`;
       expect(result.code, `${what}\n${result.stderr}`).toBe(65);
-      expect(result.stderr.split('\n').filter((line) => line.startsWith('claude-creds:')), what).toHaveLength(1);
+      expect(fatalLines(result.stderr), what).toEqual([expect.objectContaining({ exitCode: 65 })]);
       expect(result.stderr, what).not.toMatch(/\n\s+at /);
       expect(after, what).toBe(good.json);
       expect(temps, what).toBe(0);
@@ -421,7 +421,7 @@ describe('hostile --out paths are refused (exit 73) and nothing is written elsew
     const victim = join(dir, 'victim');
     const result = await runCli(['fetch', '--out', hostile.out], { env: { CLAUDE_CREDENTIALS_B64: makeFakeCredentials().base64 }, timeoutMs: 10_000 });
     expect(result.code, result.stderr).toBe(73);
-    expect(result.stderr).toMatch(message);
+    expect(fatalMessage(result.stderr)).toMatch(message);
     expect(snapshot(hostile.elsewhere)).toEqual(before);
     if (label === 'a symlink to a file') expect(readFileSync(victim, 'utf8')).toBe('do not touch');
     hostile.check();

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { GUARD, runProcess } from '../support/cli.js';
+import { GUARD, fatalMessage, runProcess } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { BUNDLE_ENTRY, buildBundle } from '../ship/ship-support.js';
 import { figure, isRoot, mountTmpfs, mountUnavailableReason, remount, spawnCli, unmount, type SpawnCliOptions } from './support.js';
@@ -90,7 +90,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
       remount(dir, 'ro');
       const { result, ms } = await fetchInto(s);
       expect(result.code, result.stderr).toBe(73);
-      expect(result.stderr).toMatch(/claude-creds: cannot create a file in .*: the filesystem is read-only: mount a writable volume/);
+      expect(fatalMessage(result.stderr)).toMatch(/^cannot create a file in .*: the filesystem is read-only: mount a writable volume/);
       expectUntouched(s);
       figure('disk: read-only tmpfs', { exit: result.code ?? 'signal', old_file_intact: true, ms });
     } finally {
@@ -116,7 +116,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
       }
       const { result, ms } = await fetchInto(s);
       expect(result.code, result.stderr).toBe(73);
-      expect(result.stderr).toMatch(/claude-creds: cannot write .*: no space left on the device/);
+      expect(fatalMessage(result.stderr)).toMatch(/^cannot write .*: no space left on the device/);
       expectUntouched(s);
       figure('disk: full tmpfs (256 KiB)', { filler_bytes: filled, payload_bytes: s.newJson.length, exit: result.code ?? 'signal', old_file_intact: true, ms });
     } finally {
@@ -142,7 +142,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     const ms = Date.now() - started;
     expect(result.signal).toBeNull();
     expect(result.code, result.stderr).toBe(73);
-    expect(result.stderr).toMatch(/claude-creds: cannot write .*: file size limit exceeded/);
+    expect(fatalMessage(result.stderr)).toMatch(/^cannot write .*: file size limit exceeded/);
     expectUntouched(s);
     figure(`disk: ulimit -f 32 KiB (${command})`, { payload_bytes: s.newJson.length, exit: result.code ?? 'signal', killed_by_signal: result.signal ?? 'none', ms });
   });
@@ -156,7 +156,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     if (!isRoot) chmodSync(dir, 0o555);
     const { result, ms } = isRoot ? await fetchAsNobody(s) : await fetchInto(s);
     expect(result.code, result.stderr).toBe(73);
-    expect(result.stderr).toMatch(/claude-creds: cannot create a file in .*: permission denied/);
+    expect(fatalMessage(result.stderr)).toMatch(/^cannot create a file in .*: permission denied/);
     expectUntouched(s);
     figure('disk: unwritable directory', { as_uid: isRoot ? NOBODY : (process.getuid?.() ?? 'n/a'), exit: result.code ?? 'signal', old_file_intact: true, ms });
   });
@@ -170,7 +170,7 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     writeFileSync(join(s.out, 'inside'), 'keep');
     const { result, ms } = await fetchInto(s);
     expect(result.code, result.stderr).toBe(73);
-    expect(result.stderr).toMatch(/claude-creds: .*\.credentials\.json exists and is not a regular file \(a directory\); refusing to replace it/);
+    expect(fatalMessage(result.stderr)).toMatch(/^.*\.credentials\.json exists and is not a regular file \(a directory\); refusing to replace it/);
     expect(readdirSync(s.out)).toEqual(['inside']);
     expect(readFileSync(join(s.out, 'inside'), 'utf8')).toBe('keep');
     expect(readdirSync(dir)).toEqual(['.credentials.json']);

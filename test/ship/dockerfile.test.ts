@@ -287,6 +287,18 @@ describe('the HEALTHCHECK', () => {
     expect(check({ CLAUDE_CONFIG_DIR: config })).toBe(1);
   });
 
+  test('status branch with the sidecar\'s CLAUDE_CREDS_WARN_BEFORE=1h,10m: healthy while valid or expiring, not broken by the list', () => {
+    const config = join(tempDir(), 'claude');
+    mkdirSync(config);
+    const env = { CLAUDE_CONFIG_DIR: config, CLAUDE_CREDS_WARN_BEFORE: '1h,10m' };
+    writeFileSync(join(config, '.credentials.json'), makeFakeCredentials({ expiresAt: Date.now() + 8 * 3600_000 }).json);
+    expect(check(env)).toBe(0);
+    writeFileSync(join(config, '.credentials.json'), makeFakeCredentials({ expiresAt: Date.now() + 30 * 60_000 }).json);
+    expect(check(env)).toBe(0);
+    rmSync(join(config, '.credentials.json'));
+    expect(check(env)).toBe(1);
+  });
+
   test.each([
     [200, 0],
     [503, 1],

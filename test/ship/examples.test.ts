@@ -432,7 +432,7 @@ describe('README and --help examples', () => {
 
   test('every example in each command\'s --help passes --dry-run', async () => {
     const invocations: Invocation[] = [];
-    for (const command of ['fetch', 'run', 'sidecar', 'status', 'push']) {
+    for (const command of ['fetch', 'run', 'sidecar', 'status', 'push', 'api-key', 'completion']) {
       const help = await runBundle(entry, [command, '--help']);
       const examples = help.stdout.split('\n').filter((line) => line.trim().startsWith('$ '));
       expect(examples.length, `${command} --help has examples`).toBeGreaterThan(0);

@@ -102,3 +102,39 @@ export function logLines(stderr: string): Array<Record<string, unknown>> {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+/** The line a failed run ends with, in either log format: the message, and with JSON logs its exit code and error type. */
+export interface FatalLine {
+  readonly format: 'json' | 'text';
+  readonly msg: string;
+  readonly exitCode?: number;
+  readonly errorType?: string;
+}
+
+/**
+ * The fatal lines on stderr: JSON lines at level 60 that carry an exitCode (the pino-shaped line of the
+ * one catch), or `claude-creds: ...` lines of the text form. The dry-run report is not one.
+ */
+export function fatalLines(stderr: string): FatalLine[] {
+  return stderr.split('\n').flatMap((line): FatalLine[] => {
+    if (line.startsWith('{')) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return [];
+      }
+      if (parsed.level !== 60 || typeof parsed.exitCode !== 'number') return [];
+      return [{ format: 'json', msg: String(parsed.msg), exitCode: parsed.exitCode, errorType: String(parsed.errorType) }];
+    }
+    if (line.startsWith('claude-creds: ') && !line.startsWith('claude-creds: dry run: ')) return [{ format: 'text', msg: line.slice('claude-creds: '.length) }];
+    return [];
+  });
+}
+
+/** The message of the fatal line(s) on stderr, '' when there is none: what assertions on an error's wording read. */
+export function fatalMessage(stderr: string): string {
+  return fatalLines(stderr)
+    .map((line) => line.msg)
+    .join('\n');
+}

@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { METRICS_CONTENT_TYPE, startHealthServer } from '../../src/sync/health-server.js';
-import type { HealthServer } from '../../src/sync/health-server.js';
+import { METRICS_CONTENT_TYPE, isLoopbackAddress, startHealthServer } from '../../src/sync/health-server.js';
+import type { HealthServer, HealthServerOptions } from '../../src/sync/health-server.js';
 import type { SyncStatus } from '../../src/core/sync-status.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
@@ -30,8 +30,8 @@ function makeStatus(overrides: Partial<SyncStatus> = {}): SyncStatus {
 
 let server: HealthServer | undefined;
 
-async function serve(status: () => SyncStatus): Promise<string> {
-  server = await startHealthServer({ host: '127.0.0.1', port: 0, status, now: () => NOW });
+async function serve(status: () => SyncStatus, options: Partial<HealthServerOptions> = {}): Promise<string> {
+  server = await startHealthServer({ host: '127.0.0.1', port: 0, status, now: () => NOW, ...options });
   return `http://127.0.0.1:${server.port}`;
 }
 
@@ -109,11 +109,11 @@ describe('/readyz', () => {
       'not ready: no valid credentials in /home/node/.claude/.credentials.json\n',
       makeStatus({ ready: false, localExpiresAt: undefined }),
     ],
-    ['expired', 503, 'not ready: token expired 7m 0s ago\n', makeStatus({ ready: false, localExpiresAt: NOW - 7 * MINUTE })],
+    ['expired', 503, 'not ready: token expired 7m ago\n', makeStatus({ ready: false, localExpiresAt: NOW - 7 * MINUTE })],
     [
       'inside the safety margin',
       503,
-      'not ready: token expires in 2m 0s\n',
+      'not ready: token expires in 2m\n',
       makeStatus({ ready: false, localExpiresAt: NOW + 2 * MINUTE }),
     ],
   ])('%s -> %i', async (_name, code, body, status) => {
@@ -174,6 +174,14 @@ describe('/status', () => {
     expect(body.lastError).toBeNull();
   });
 
+  test('writes C1 controls and line separators in the messages as \\u escapes (JSON.stringify would leave them raw)', async () => {
+    const detail = 'store said \u009b2J\u2028\u202e no';
+    const base = await serve(() => makeStatus({ lastError: { at: NOW, ok: false, detail } }));
+    const text = await (await fetch(`${base}/status`)).text();
+    expect(text).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+    expect((JSON.parse(text) as { lastError: { detail: string } }).lastError.detail).toBe(detail);
+  });
+
   test('does not publish fields the snapshot grows later', async () => {
     const status = makeStatus();
     const leaky = {
@@ -206,6 +214,87 @@ describe('/status', () => {
         'clockLeadSeconds',
       ].sort(),
     );
+  });
+});
+
+describe('details only for loopback clients, unless --health-status-details', () => {
+  // Tests can only connect over loopback: `isLocal` stands in for a client on the pod network.
+  const podNetwork = { isLocal: () => false };
+
+  test('a client on the pod network gets /status without provider, location, path or messages', async () => {
+    const base = await serve(() => makeStatus(), podNetwork);
+    const text = await (await fetch(`${base}/status`)).text();
+    for (const hidden of ['aws', 'arn:aws', '/home/node', 'pulled version 7', 'store already newer']) expect(text).not.toContain(hidden);
+    expect(JSON.parse(text)).toStrictEqual({
+      startedAt: '2025-06-01T11:50:00.000Z',
+      ready: true,
+      localExpiresAt: '2025-06-01T13:30:00.000Z',
+      storeExpiresAt: '2025-06-01T13:30:00.000Z',
+      secondsUntilExpiry: 5400,
+      last: { pull: { at: '2025-06-01T11:55:00.000Z', ok: true }, push: { at: '2025-06-01T11:56:00.000Z', ok: false }, refresh: null },
+      lastError: { at: '2025-06-01T11:56:00.000Z', ok: false },
+      counters: { pulls: 3, pushes: 1, refreshes: 0, conflicts: 2, storeCalls: 9, failures: { push: 1 } },
+    });
+  });
+
+  test('its /readyz reason does not name the path; /healthz answers it as before', async () => {
+    const base = await serve(() => makeStatus({ ready: false, localExpiresAt: undefined }), podNetwork);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toBe('not ready: no valid credentials in the local file\n');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  test('with statusDetails the pod network gets the details too', async () => {
+    const base = await serve(() => makeStatus(), { ...podNetwork, statusDetails: true });
+    expect(await (await fetch(`${base}/status`)).json()).toMatchObject({ provider: 'aws', localPath: '/home/node/.claude/.credentials.json' });
+  });
+
+  test.each([
+    ['127.0.0.1', true],
+    ['127.45.0.9', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['10.0.0.7', false],
+    ['::ffff:10.0.0.7', false],
+    ['fe80::1', false],
+    ['1270.0.0.1', false],
+    [undefined, false],
+  ])('isLoopbackAddress(%s) is %s', (address, expected) => {
+    expect(isLoopbackAddress(address)).toBe(expected);
+  });
+});
+
+describe('connection limits', () => {
+  test('connections beyond the cap are closed at once; a slot freed by the header timeout serves /healthz again', async () => {
+    const base = await serve(() => makeStatus(), { maxConnections: 2, headersTimeoutMs: 300, idleTimeoutMs: 300 });
+    const port = Number(new URL(base).port);
+    const slow = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+    for (const socket of slow) {
+      socket.on('error', () => undefined);
+      socket.resume(); // a paused socket never sees the server's FIN
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A third is over the cap.
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    const closed = await Promise.all(slow.map((socket) => new Promise<number>((resolve) => {
+      const started = Date.now();
+      socket.once('close', () => resolve(Date.now() - started));
+    })));
+    // Node checks the header timeout every 150 ms here; 300 ms + one check, with room for a busy machine.
+    for (const ms of closed) expect(ms).toBeLessThan(3_000);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  test('a connection that never sends anything is closed too', async () => {
+    const base = await serve(() => makeStatus(), { headersTimeoutMs: 300, idleTimeoutMs: 300 });
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
 
