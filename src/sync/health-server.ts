@@ -228,7 +228,7 @@ export function statusJson(status: SyncStatus, now: number, detailed = true): st
     localExpiresAt: iso(status.localExpiresAt),
     storeExpiresAt: iso(status.storeExpiresAt),
     secondsUntilExpiry: secondsUntilExpiry(status, now),
-    notReadyReason: status.ready ? null : status.notReadyReason ?? notReadyReason(status, now),
+    notReadyReason: status.ready ? null : oneLine(status.notReadyReason ?? notReadyReason(status, now, detailed)),
     loginEndsAt: iso(status.loginEndsAt),
     storeDocument: status.storeDocument ?? null,
     storeGeneration: status.storeGeneration ?? null,
