@@ -69,7 +69,9 @@ export async function fetchCredentials(settings: FetchSettings, context: Command
     await withClaudeLocks(file.configDir, () =>
       file.update((current) => {
         const local = credentialsOf(current);
-        if (local !== undefined && local.oauth.accessToken === credentials.oauth.accessToken && local.oauth.refreshToken === credentials.oauth.refreshToken) return undefined;
+        // The same login: rewritten as it is, which the writer turns into nothing but settling the mode
+        // and owner and clearing a crashed writer's leftovers.
+        if (local !== undefined && local.oauth.accessToken === credentials.oauth.accessToken && local.oauth.refreshToken === credentials.oauth.refreshToken) return local.text;
         if (!settings.force && local !== undefined && decideSync(current.kind === 'valid' ? current : { kind: 'missing' }, { kind: 'valid', credentials }, context.now()) === 'push') {
           outcome = 'kept-newer-local';
           return undefined;

@@ -18,7 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, readlinkSync } from 'node:fs';
 import { open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SafeDirectory } from './safe-directory.js';
 import lockfile from 'proper-lockfile';
 import { StoreUnavailableError, describeCause } from '../core/errors.js';
 
@@ -34,8 +35,17 @@ const STORAGE_STALE_MS = 15_000;
 /** Default bound on waiting for a held lock. */
 const DEFAULT_WAIT_MS = 30_000;
 
+/**
+ * A lock directory that cannot be made at all (a read-only filesystem, a directory we may not write, a
+ * full disk): no Claude CLI can write the file there either, so there is nothing to exclude, and the
+ * write itself then says what is in the way.
+ */
+const UNLOCKABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
+const noLock = async (): Promise<void> => undefined;
+
 export interface ClaudeLockPaths {
   readonly refreshLock: string;
+  /** '' when there is none to take (as root, without a parent directory we can hold). */
   readonly legacyLock: string;
   readonly ownerRecord: string;
   readonly storageLock: string;
@@ -51,6 +61,35 @@ export async function claudeLockPaths(configDir: string): Promise<ClaudeLockPath
   };
 }
 
+/**
+ * The lock paths to use, and what to close after. As root, the directory may belong to the worker, who
+ * could swap it for a link while we make lock directories and write the owner record in it: then every
+ * lock entry goes through the directory held open (`/proc/self/fd/N/...`, see safe-directory.ts), and the
+ * lock beside it through its parent held open, so nothing is ever made anywhere else.
+ */
+async function lockPathsFor(configDir: string): Promise<{ readonly paths: ClaudeLockPaths; close(): Promise<void> }> {
+  if (process.geteuid?.() !== 0) return { paths: await claudeLockPaths(configDir), close: noLock };
+  const dir = await SafeDirectory.open(configDir);
+  let parent: SafeDirectory | undefined;
+  try {
+    parent = await SafeDirectory.open(dirname(resolve(configDir)));
+  } catch {
+    // No parent we can hold: the CLI's lock beside the directory is skipped, as on a read-only parent.
+  }
+  return {
+    paths: {
+      refreshLock: dir.entry('.oauth_refresh.lock'),
+      legacyLock: parent === undefined ? '' : parent.entry(`${basename(resolve(configDir))}.lock`),
+      ownerRecord: dir.entry('.oauth_refresh.lock.owner'),
+      storageLock: dir.entry('.storage-write.lock'),
+    },
+    async close() {
+      await parent?.close().catch(() => undefined);
+      await dir.close().catch(() => undefined);
+    },
+  };
+}
+
 export interface LockOptions {
   /** Give up (StoreUnavailableError) after waiting this long for a lock someone holds. */
   readonly maxWaitMs?: number;
@@ -59,7 +98,15 @@ export interface LockOptions {
 
 /** Runs `task` holding the CLI's two refresh locks of `configDir` (and our owner record in the main one). */
 export async function withClaudeLocks<T>(configDir: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const paths = await claudeLockPaths(configDir);
+  const held = await lockPathsFor(configDir);
+  try {
+    return await holdClaudeLocks(configDir, held.paths, task, options);
+  } finally {
+    await held.close();
+  }
+}
+
+async function holdClaudeLocks<T>(configDir: string, paths: ClaudeLockPaths, task: () => Promise<T>, options: LockOptions): Promise<T> {
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_WAIT_MS);
   for (let attempt = 0; ; attempt += 1) {
     const releaseMain = await acquire(join(configDir, '.oauth_refresh'), paths.refreshLock, paths.ownerRecord, deadline, options.signal);
@@ -90,7 +137,15 @@ export async function withClaudeLocks<T>(configDir: string, task: () => Promise<
 
 /** Runs `task` (one read-modify-write of the file) holding the CLI's `.storage-write.lock`. */
 export async function withStorageWriteLock<T>(configDir: string, task: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const paths = await claudeLockPaths(configDir);
+  const held = await lockPathsFor(configDir);
+  try {
+    return await holdStorageLock(configDir, held.paths, task, options);
+  } finally {
+    await held.close();
+  }
+}
+
+async function holdStorageLock<T>(configDir: string, paths: ClaudeLockPaths, task: () => Promise<T>, options: LockOptions): Promise<T> {
   const deadline = Date.now() + (options.maxWaitMs ?? DEFAULT_WAIT_MS);
   let release: (() => Promise<void>) | undefined;
   for (let attempt = 0; release === undefined; attempt += 1) {
@@ -104,8 +159,10 @@ export async function withStorageWriteLock<T>(configDir: string, task: () => Pro
         onCompromised: () => undefined,
       });
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ELOCKED') throw lockError(paths.storageLock, error);
-      await pause(deadline, options.signal, paths.storageLock, attempt);
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNLOCKABLE.has(code)) release = noLock;
+      else if (code !== 'ELOCKED') throw lockError(paths.storageLock, error);
+      else await pause(deadline, options.signal, paths.storageLock, attempt);
     }
   }
   try {
@@ -131,7 +188,9 @@ async function acquire(target: string, lockPath: string, recordPath: string, dea
         onCompromised: () => undefined,
       });
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ELOCKED') throw lockError(lockPath, error);
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNLOCKABLE.has(code)) return noLock;
+      if (code !== 'ELOCKED') throw lockError(lockPath, error);
     }
     if (lockStat !== undefined) {
       if (quietSince === undefined || quietSince.mtimeMs !== lockStat.mtimeMs) quietSince = { mtimeMs: lockStat.mtimeMs, at: Date.now() };
@@ -147,6 +206,7 @@ async function acquire(target: string, lockPath: string, recordPath: string, dea
 }
 
 async function tryLegacy(configDir: string, lockPath: string): Promise<(() => Promise<void>) | 'contended'> {
+  if (lockPath === '') return noLock;
   try {
     return await lockfile.lock(configDir, { lockfilePath: lockPath, realpath: false, stale: STALE_MS, update: UPDATE_MS, retries: 0, onCompromised: () => undefined });
   } catch (error) {

@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { parseCredentials, type Credentials } from '../core/credentials.js';
-import { InvalidCredentialsError, NotFoundError } from '../core/errors.js';
+import { ConfigError, InvalidCredentialsError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
 import { withStorageWriteLock } from '../io/claude-lock.js';
 import { readRegularFile } from '../io/local-file.js';
@@ -23,8 +23,14 @@ export type LocalView =
     }
   | { readonly kind: 'valid'; readonly credentials: Credentials; readonly document: Readonly<Record<string, unknown>> };
 
+/**
+ * The worker's own document, whose other top-level keys (mcpOAuth...) a pull keeps: only when it is a
+ * Claude credentials file at all (a login, or one the CLI wiped). Anything else is not the worker's to keep.
+ */
 export function documentOf(view: LocalView): Readonly<Record<string, unknown>> | undefined {
-  return view.kind === 'missing' ? undefined : view.document;
+  if (view.kind === 'missing') return undefined;
+  const oauth = view.document?.claudeAiOauth;
+  return typeof oauth === 'object' && oauth !== null && !Array.isArray(oauth) ? view.document : undefined;
 }
 
 export function credentialsOf(view: LocalView): Credentials | undefined {
@@ -56,6 +62,8 @@ export class WorkerFile {
       bytes = await readRegularFile(this.path);
     } catch (error) {
       if (error instanceof NotFoundError) return { kind: 'missing' };
+      // Not a regular file, or unreadable: no login to keep; writing there says what is in the way.
+      if (error instanceof ConfigError || error instanceof PermissionDeniedError) return { kind: 'invalid', reason: error.message, wiped: false, document: undefined };
       throw error;
     }
     const document = parseObject(bytes);
