@@ -14,6 +14,8 @@ import { parseKindOption } from '../core/credential-kind.js';
 import { DURATION_BOUNDS, parseBoundedDuration, parseBoundedDurationList, parseRequiredDuration, refreshBeforeBound } from '../core/duration-bounds.js';
 import { formatDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
+import { defaultJitterMs, refreshTimingProblem } from '../core/refresh-plan.js';
+import packageJson from '../../package.json' with { type: 'json' };
 import type { KindFlagValues } from './options/kind-options.js';
 import type { LocalFileFlagValues } from './options/local-file-options.js';
 import type { StoreFlagValues } from './options/provider-options.js';
@@ -36,6 +38,11 @@ export function fetchSettingsFrom(options: FetchFlagValues, runtime: CliRuntime)
 
 export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues, runtime: CliRuntime): Promise<SyncCommandSettings> {
   const base = fetchSettingsFrom(options, runtime);
+  if (base.provider.config.name === 'env') {
+    throw new UsageError(
+      'sidecar and run --sync write refreshed logins back to the store, and the env provider is read-only: use a store (file, aws, gcp, azure, vault, kubernetes), or plain `claude-creds -- COMMAND` without sync',
+    );
+  }
   const refreshBeforeMs = options.refreshBefore === undefined ? undefined : parseRequiredDuration(options.refreshBefore, refreshBeforeBound());
   if (options.workerCopy === 'access-only' && refreshBeforeMs === undefined) {
     throw new UsageError('--worker-copy access-only needs --refresh-before: a worker without a refresh token relies on the sidecar to refresh');
@@ -51,16 +58,16 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
       ...DEFAULT_OAUTH_SETTINGS,
       ...(options.oauthTokenUrl ? { tokenUrl: options.oauthTokenUrl } : {}),
       ...(options.oauthClientId ? { clientId: options.oauthClientId } : {}),
+      userAgent: `claude-creds/${packageJson.version}`,
     };
-    const jitterMs = options.refreshJitter === undefined ? Math.min(300_000, refreshBeforeMs / 3) : parseRequiredDuration(options.refreshJitter, DURATION_BOUNDS.refreshJitter);
-    if (jitterMs >= refreshBeforeMs) {
-      // The refresh is due at (expiry - refresh-before + a random part of the jitter): a jitter as long
-      // as --refresh-before could push it past the expiry itself.
-      throw new UsageError(`--refresh-jitter (${formatDuration(jitterMs)}) must be shorter than --refresh-before (${formatDuration(refreshBeforeMs)}): the refresh could start after the token expired`);
-    }
-    refresh = {
+    const timing = {
       beforeMs: refreshBeforeMs,
-      jitterMs,
+      jitterMs: options.refreshJitter === undefined ? defaultJitterMs(refreshBeforeMs) : parseRequiredDuration(options.refreshJitter, DURATION_BOUNDS.refreshJitter),
+    };
+    const problem = refreshTimingProblem(timing);
+    if (problem !== undefined) throw new UsageError(problem);
+    refresh = {
+      ...timing,
       leaseMs: 60_000,
       oauth,
       refresh: (token, call) => refreshOAuthTokens(token, oauth, { now: Date.now, ...call }),
@@ -78,6 +85,7 @@ export async function syncSettingsFrom(options: FetchFlagValues & SyncFlagValues
     debounceMs: 150,
     accessOnly: options.workerCopy === 'access-only',
     warnBeforeMs: parseBoundedDurationList(options.warnBefore, DURATION_BOUNDS.warnBefore),
+    loginWarnBeforeMs: parseBoundedDurationList(options.loginWarnBefore, { ...DURATION_BOUNDS.warnBefore, flag: '--login-warn-before' }),
     refresh,
     holderId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     health: port === undefined ? undefined : { host: options.healthHost, port, statusDetails: options.healthStatusDetails === true },

@@ -4,10 +4,12 @@
  * refreshed it since) is kept unless --force says otherwise.
  */
 import type { Owner, ProviderChoice } from '../core/config.js';
-import { assessExpiry, isNewer } from '../core/credentials.js';
+import { assessExpiry } from '../core/credentials.js';
 import { formatDuration } from '../core/duration.js';
 import { DeadlineExceededError, StoreUnavailableError } from '../core/errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { decideSync, localCopyText } from '../core/merge.js';
+import { withClaudeLocks } from '../io/claude-lock.js';
+import { WorkerFile, credentialsOf, documentOf } from '../sync/worker-file.js';
 import { createProvider } from '../providers/registry.js';
 import type { CommandContext } from '../core/context.js';
 import { readLocalCredentials } from '../io/local-credentials.js';
@@ -59,30 +61,42 @@ export async function fetchCredentials(settings: FetchSettings, context: Command
         `the stored access token expired ${formatDuration(-expiry.msLeft)} ago; writing it anyway (the Claude CLI refreshes it while the refresh token lives)`,
       );
     }
-
-    if (!settings.force) {
-      const local = await readLocalCredentials(settings.out).catch(() => undefined);
-      if (local?.state === 'valid' && isNewer(local.credentials, credentials)) {
-        logger.info(
-          { path: settings.out, localExpiresAt: new Date(local.credentials.oauth.expiresAt).toISOString() },
-          'the local file is newer than the store; keeping it (use --force to replace it)',
-        );
-        return 'kept-newer-local';
-      }
+    // Under the Claude CLI's locks, deciding on a fresh read: a CLI refreshing this file right now, or a
+    // second fetch racing this one, is waited for and then not overwritten with an older login.
+    const file = new WorkerFile(settings.out, settings.owner);
+    await file.prepareDirectory();
+    let outcome = 'unchanged' as FetchOutcome;
+    await withClaudeLocks(file.configDir, () =>
+      file.update((current) => {
+        const local = credentialsOf(current);
+        // The same login: rewritten as it is, which the writer turns into nothing but settling the mode
+        // and owner and clearing a crashed writer's leftovers.
+        if (local !== undefined && local.oauth.accessToken === credentials.oauth.accessToken && local.oauth.refreshToken === credentials.oauth.refreshToken) return local.text;
+        if (!settings.force && local !== undefined && decideSync(current.kind === 'valid' ? current : { kind: 'missing' }, { kind: 'valid', credentials }, context.now()) === 'push') {
+          outcome = 'kept-newer-local';
+          return undefined;
+        }
+        outcome = 'written';
+        // Only the login travels: the worker's own keys (mcpOAuth...) stay as they are.
+        return localCopyText(credentials, { document: documentOf(current), credentials: local }, { accessOnly: false });
+      }),
+    );
+    if (outcome === 'kept-newer-local') {
+      logger.info({ path: settings.out }, 'the local file holds a newer login than the store; keeping it (use --force to replace it)');
+      return outcome;
     }
-
-    const result = await writeFileAtomic(settings.out, credentials.text, { owner: settings.owner });
     logger.info(
       {
         path: settings.out,
-        result,
+        result: outcome,
         expiresAt: new Date(expiry.expiresAt).toISOString(),
         expiresIn: formatDuration(expiry.msLeft),
         subscriptionType: credentials.oauth.subscriptionType,
+        ...(credentials.oauth.refreshTokenExpiresAt === undefined ? {} : { loginEndsAt: new Date(credentials.oauth.refreshTokenExpiresAt).toISOString() }),
       },
-      result === 'written' ? 'credentials written' : 'credentials already up to date',
+      outcome === 'written' ? 'credentials written' : 'credentials already up to date',
     );
-    return result;
+    return outcome;
   } finally {
     await provider.close?.();
   }

@@ -30,6 +30,11 @@ export interface StatusReport {
   readonly expiresAt?: string | null;
   readonly expiresInSeconds?: number;
   readonly hasRefreshToken?: boolean;
+  /** When the login itself ends (about 30 days after `claude login`), when the file says. */
+  readonly loginEndsAt?: string | null;
+  readonly loginEndsInSeconds?: number;
+  /** The login ends within the login warning time: `claude login` and `claude-creds push` are due. */
+  readonly loginExpiring?: boolean;
   /** Set for the api-key and oauth-token kinds only (see commands/kinds.ts); oauth reports stay as they were. */
   readonly kind?: 'api-key' | 'oauth-token';
   /** When the key or token was last read from the store. */
@@ -58,7 +63,7 @@ export async function readStatusInput(path: string): Promise<StatusInput> {
   }
 }
 
-export function buildStatusReport(path: string, local: StatusInput, now: number, warnBeforeMs: number): StatusReport {
+export function buildStatusReport(path: string, local: StatusInput, now: number, warnBeforeMs: number, loginWarnBeforeMs = 0): StatusReport {
   if (local.state === 'missing') return { path, state: 'missing', present: false, valid: false, problem: `${path} does not exist` };
   if (local.state === 'unreadable') return { path, state: 'invalid', present: true, valid: false, problem: local.problem };
   if (local.state === 'invalid') {
@@ -66,9 +71,12 @@ export function buildStatusReport(path: string, local: StatusInput, now: number,
   }
   const { oauth } = local.credentials;
   const expiry = assessExpiry(oauth, now, warnBeforeMs);
+  const loginEnd = oauth.refreshTokenExpiresAt;
+  const loginExpiring = loginEnd !== undefined && loginEnd - now <= loginWarnBeforeMs;
   return {
     path,
-    state: expiry.state,
+    // A login that ends soon is "expiring" even while its access token is fresh: only a new login helps.
+    state: expiry.state === 'valid' && loginExpiring ? 'expiring' : expiry.state,
     present: true,
     valid: expiry.state !== 'expired',
     subscriptionType: oauth.subscriptionType ?? null,
@@ -76,6 +84,8 @@ export function buildStatusReport(path: string, local: StatusInput, now: number,
     expiresAt: new Date(oauth.expiresAt).toISOString(),
     expiresInSeconds: Math.round(expiry.msLeft / 1000),
     hasRefreshToken: oauth.refreshToken !== '',
+    loginEndsAt: loginEnd === undefined ? null : new Date(loginEnd).toISOString(),
+    ...(loginEnd === undefined ? {} : { loginEndsInSeconds: Math.round((loginEnd - now) / 1000), loginExpiring }),
   };
 }
 
@@ -98,5 +108,11 @@ export function formatStatusText(report: StatusReport): string {
   if (report.subscriptionType !== undefined) lines.push(`  subscription: ${report.subscriptionType === null ? 'unknown' : printable(report.subscriptionType)}`);
   if (report.scopes !== undefined) lines.push(`  scopes: ${report.scopes === null ? 'unknown' : report.scopes.map((scope) => printable(scope)).join(' ')}`);
   if (report.hasRefreshToken !== undefined) lines.push(`  refresh token: ${report.hasRefreshToken ? 'present' : 'absent'}`);
+  if (report.loginEndsAt === null) lines.push('  login ends: unknown (the file does not say; older Claude CLIs do not record it)');
+  else if (report.loginEndsAt !== undefined && report.loginEndsInSeconds !== undefined) {
+    const left = report.loginEndsInSeconds * 1000;
+    const advice = report.loginExpiring ? ' — run `claude login` and `claude-creds push` before then' : '';
+    lines.push(`  login ends: ${report.loginEndsAt} (${left > 0 ? `in ${formatDuration(left)}` : `${formatDuration(-left)} ago`})${advice}`);
+  }
   return `${lines.join('\n')}\n`;
 }

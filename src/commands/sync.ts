@@ -4,7 +4,7 @@
  */
 import type { Owner, ProviderChoice } from '../core/config.js';
 import { formatDuration } from '../core/duration.js';
-import { describeCause } from '../core/errors.js';
+import { ReadOnlyProviderError, describeCause } from '../core/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { startHealthServer } from '../sync/health-server.js';
 import { SyncEngine, type ProactiveRefresh } from '../sync/sync-engine.js';
@@ -19,6 +19,7 @@ export interface SyncCommandSettings {
   readonly debounceMs: number;
   readonly accessOnly: boolean;
   readonly warnBeforeMs: readonly number[];
+  readonly loginWarnBeforeMs: readonly number[];
   readonly refresh: ProactiveRefresh | undefined;
   readonly holderId: string;
   /** statusDetails: /status and /readyz details for every client, not only loopback ones. */
@@ -37,6 +38,10 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
   const { config, reason } = settings.provider;
   context.logger.info({ provider: config.name, reason }, `using the ${config.name} provider`);
   const provider = await createProvider(config);
+  if (provider.writes === 'none') {
+    await provider.close?.();
+    throw new ReadOnlyProviderError(`${provider.location} is read-only (${config.name}): sidecar and run --sync need a store they can write refreshed logins back to`);
+  }
   const engine = new SyncEngine(
     provider,
     {
@@ -47,6 +52,7 @@ export async function startSync(settings: SyncCommandSettings, context: CommandC
       accessOnly: settings.accessOnly,
       owner: settings.owner,
       warnBeforeMs: settings.warnBeforeMs,
+      loginWarnBeforeMs: settings.loginWarnBeforeMs,
       refresh: settings.refresh,
       holderId: settings.holderId,
       leaseSettleMs: 1500,

@@ -28,6 +28,11 @@ export interface OAuthFields {
   readonly expiresAt: number;
   readonly scopes: readonly string[] | undefined;
   readonly subscriptionType: string | undefined;
+  /**
+   * When the login itself ends (ms epoch): about 30 days after `claude login`, whatever the refreshes.
+   * Newer CLIs store it; a refresh never moves it later. Undefined when the document does not say.
+   */
+  readonly refreshTokenExpiresAt: number | undefined;
 }
 
 export interface Credentials {
@@ -173,12 +178,17 @@ function readOAuthFields(value: unknown, requireRefreshToken: boolean): OAuthFie
   if (subscriptionType !== undefined && subscriptionType !== null && typeof subscriptionType !== 'string') {
     throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.subscriptionType" must be a string');
   }
+  const loginEnd = value.refreshTokenExpiresAt;
+  if (loginEnd !== undefined && loginEnd !== null && (typeof loginEnd !== 'number' || !Number.isFinite(loginEnd) || loginEnd <= 0 || loginEnd > MAX_DATE_MS)) {
+    throw new InvalidCredentialsError('wrong-type', '"claudeAiOauth.refreshTokenExpiresAt" must be a positive time in milliseconds');
+  }
   return {
     accessToken,
     refreshToken,
     expiresAt,
     scopes,
     subscriptionType: typeof subscriptionType === 'string' ? subscriptionType : undefined,
+    refreshTokenExpiresAt: typeof loginEnd === 'number' ? loginEnd : undefined,
   };
 }
 

@@ -153,6 +153,12 @@ export class InvalidGrantError extends ClaudeCredsError {
 export class OAuthUnavailableError extends ClaudeCredsError {
   readonly exitCode = EXIT.unavailable;
   override readonly retryable = true;
+  /** The server's `Retry-After`, when it gave one: the shared retry waits at least this long. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number | undefined }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
 }
 
 /**

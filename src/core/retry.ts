@@ -40,6 +40,8 @@ export interface RetryHooks {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+  /** Aborting it ends the retries at once (shutdown): the attempt in flight is aborted, no new one starts. */
+  readonly signal?: AbortSignal;
 }
 
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: number): number {
@@ -48,6 +50,17 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: numbe
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function abortableSleep(sleep: (ms: number) => Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void sleep(ms).then(done);
+  });
+}
 
 export async function withRetry<T>(
   what: string,
@@ -59,17 +72,24 @@ export async function withRetry<T>(
   const sleep = hooks.sleep ?? defaultSleep;
   const random = hooks.random ?? Math.random;
   const deadline = now() + policy.deadlineMs;
+  const outer = hooks.signal;
 
   for (let number = 1; ; number += 1) {
+    if (outer?.aborted) throw new DeadlineExceededError(`${what} was cut short: shutting down`);
     const timeoutMs = Math.max(1, Math.min(deadline - now(), policy.attemptTimeoutMs ?? Number.POSITIVE_INFINITY));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     timer.unref?.();
+    const abort = (): void => controller.abort();
+    outer?.addEventListener('abort', abort, { once: true });
     try {
       return await operation({ number, signal: controller.signal, timeoutMs });
     } catch (error) {
+      if (outer?.aborted) throw new DeadlineExceededError(`${what} was cut short: shutting down`, { cause: error });
       if (!isClaudeCredsError(error) || !error.retryable) throw error;
-      const delayMs = backoffDelay(policy, number, random());
+      // A server that says how long to wait (429 Retry-After) is waited for, never hammered sooner.
+      const asked = (error as { retryAfterMs?: unknown }).retryAfterMs;
+      const delayMs = Math.max(backoffDelay(policy, number, random()), typeof asked === 'number' ? asked : 0);
       if (now() + delayMs >= deadline) {
         throw new DeadlineExceededError(
           `${what} still failing after ${number} attempt${number === 1 ? '' : 's'} in ${formatDuration(policy.deadlineMs)}: ${error.message}; raise --timeout or check the store`,
@@ -77,9 +97,10 @@ export async function withRetry<T>(
         );
       }
       hooks.onRetry?.({ attempt: number, delayMs, error });
-      await sleep(delayMs);
+      await (outer === undefined ? sleep(delayMs) : abortableSleep(sleep, delayMs, outer));
     } finally {
       clearTimeout(timer);
+      outer?.removeEventListener('abort', abort);
     }
   }
 }

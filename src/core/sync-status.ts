@@ -22,8 +22,20 @@ export interface SyncStatus {
   readonly localExpiresAt: number | undefined;
   /** expiresAt of the newest credentials seen in the store. */
   readonly storeExpiresAt: number | undefined;
-  /** A valid, unexpired token is in place locally. */
+  /** A valid, unexpired token is in place locally, and nothing below keeps the worker from using it. */
   readonly ready: boolean;
+  /** Why not ready, in one line (no token, expired, waiting for the fleet's refresh, login rejected...). */
+  readonly notReadyReason?: string | undefined;
+  /** When the login itself ends (`refreshTokenExpiresAt`), when known: a new `claude login` is due by then. */
+  readonly loginEndsAt?: number | undefined;
+  /** What the store's current document is: a login, something invalid (being replaced), or nothing. */
+  readonly storeDocument?: 'valid' | 'invalid' | 'missing';
+  /** The store's generation of its current login (claude-creds' own count of its writes). */
+  readonly storeGeneration?: number | undefined;
+  /** The local copy lacks its refresh token (access-only, or around the fleet's refresh). */
+  readonly localCopy?: 'full' | 'access-only' | undefined;
+  /** This machine's clock runs this far ahead of the fleet's (0 when within an hour); corrected in local copies. */
+  readonly clockLeadMs?: number;
   readonly last: Readonly<Partial<Record<SyncOperation, OperationRecord>>>;
   /** When each operation last succeeded (ms epoch): a failure since does not erase it, so alerts can use it. */
   readonly lastSuccess: Readonly<Partial<Record<SyncOperation, number>>>;

@@ -14,7 +14,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { WriteError } from '../core/errors.js';
 import { SafeDirectory, hintFor } from './safe-directory.js';
-import { fileSystemErrorHint } from './system-error-hints.js';
+import { fileSystemErrorHint, withUserPaths } from './system-error-hints.js';
 
 export interface AtomicWriteOptions {
   readonly fileMode?: number;
@@ -201,7 +201,8 @@ function describeFileType(stats: Stats): string {
 }
 
 function writeError(what: string, error: unknown, directory: SafeDirectory): WriteError {
-  return new WriteError(`${what}: ${fileSystemErrorHint(error) ?? hintFor(error) ?? directory.describe(error)}`, { cause: error });
+  const hint = fileSystemErrorHint(withUserPaths(error, directory.entry('').replace(/\/$/, ''), directory.path)) ?? hintFor(error);
+  return new WriteError(`${what}: ${hint ?? directory.describe(error)}`, { cause: error });
 }
 
 export function isErrno(error: unknown, code: string): boolean {

@@ -8,6 +8,7 @@ import { closeSync, constants, openSync, readFileSync, statSync, type Stats } fr
 import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Owner } from '../core/config.js';
+import { fileSystemErrorHint, withUserPaths } from './system-error-hints.js';
 import { WriteError, describeCause } from '../core/errors.js';
 
 /** O_PATH (Linux): a handle to walk through and stat, which needs no read permission on the directory. */
@@ -218,5 +219,6 @@ export function hintFor(error: unknown): string | undefined {
 }
 
 function walkError(what: string, error: unknown, at: string, shown: string): WriteError {
-  return new WriteError(`${what}: ${hintFor(error) ?? describeCause(error).split(at).join(shown)}`, { cause: error });
+  const hint = fileSystemErrorHint(withUserPaths(error, at, shown)) ?? hintFor(error);
+  return new WriteError(`${what}: ${hint ?? describeCause(error).split(at).join(shown)}`, { cause: error });
 }

@@ -20,6 +20,19 @@ function asSystemError(error: unknown): SystemError | undefined {
   return error instanceof Error && typeof (error as SystemError).code === 'string' ? (error as SystemError) : undefined;
 }
 
+/**
+ * The same error with the paths a user gave: the race-safe writer works through `/proc/self/fd/N/...`
+ * (the directory it holds open), which means nothing to someone reading the message.
+ */
+export function withUserPaths(error: unknown, internal: string, shown: string): unknown {
+  const system = asSystemError(error);
+  if (system === undefined) return error;
+  const fix = (path: string | undefined): string | undefined => (path !== undefined && path.startsWith(internal) ? shown + path.slice(internal.length) : path);
+  const copy = new Error(system.message) as SystemError;
+  Object.assign(copy, { code: system.code, syscall: system.syscall, path: fix(system.path), dest: fix(system.dest) });
+  return copy;
+}
+
 /** The nearest directory above `path` that exists, and whether it sits on a read-only filesystem. */
 function readOnlyAncestor(path: string): string | undefined {
   let dir = path;

@@ -21,17 +21,32 @@ import {
 
 export interface OAuthSettings {
   readonly tokenUrl: string;
+  /** The client id when the login does not name its own (`claudeAiOauth.clientId`). */
   readonly clientId: string;
-  /** Space-separated, as sent in the refresh request. */
+  /** Space-separated, as sent in the refresh request; scopes of the login's own that the CLI keeps are added. */
   readonly scope: string;
+  /** Says what we are: `claude-creds/<version>` (the CLI sends axios' default), so the service can tell us apart. */
+  readonly userAgent?: string;
 }
 
-/** What the Claude CLI itself sends (observed offline). */
+/** What the Claude CLI itself sends (2.1.332, observed offline: docs/claude-cli-behaviour.md). */
 export const DEFAULT_OAUTH_SETTINGS: OAuthSettings = {
   tokenUrl: 'https://platform.claude.com/v1/oauth/token',
   clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-  scope: 'user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload',
+  scope: 'user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload user:plugins',
 };
+
+/** Scopes outside the CLI's fixed string that it re-requests when the login already had them. */
+const KEPT_SCOPE = /^user:(projects:(read|write)|privacy_consents:write|design:(read|write))$/;
+
+/** The client id and scope the CLI would send for this login: its own `clientId` wins; its kept scopes ride along. */
+export function requestScopeFor(login: { readonly clientId?: unknown; readonly scopes?: readonly string[] | undefined }, settings: OAuthSettings): { clientId: string; scope: string } {
+  const stored = typeof login.clientId === 'string' && login.clientId !== '' ? login.clientId : undefined;
+  if (stored !== undefined && login.scopes !== undefined) return { clientId: stored, scope: login.scopes.join(' ') };
+  const base = settings.scope.split(/\s+/).filter((s) => s !== '');
+  const extra = (login.scopes ?? []).filter((scope) => KEPT_SCOPE.test(scope) && !base.includes(scope));
+  return { clientId: stored ?? settings.clientId, scope: [...base, ...extra].join(' ') };
+}
 
 export interface RefreshedTokens {
   readonly accessToken: string;
@@ -39,10 +54,16 @@ export interface RefreshedTokens {
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
   readonly scopes: readonly string[];
+  /** From `refresh_token_expires_in`: when the login ends, by the server's count. */
+  readonly refreshTokenExpiresAt?: number;
 }
 
 export interface RefreshOptions {
   readonly now: () => number;
+  /** The login's own `clientId`, when it names one. */
+  readonly clientId?: string;
+  /** The scope string to request (default: the settings'). */
+  readonly scope?: string;
   readonly signal?: AbortSignal;
   /** Bound on the whole call, body included; default DEFAULT_REFRESH_TIMEOUT_MS. */
   readonly timeoutMs?: number;
@@ -68,21 +89,27 @@ export async function refreshOAuthTokens(
 
   let status: number;
   let bodyText: string;
+  let retryAfter: number | undefined;
   try {
     const response = await fetch(settings.tokenUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(settings.userAgent === undefined ? {} : { 'user-agent': settings.userAgent }),
+      },
       body: JSON.stringify({
         grant_type: 'refresh_token',
         refresh_token: refreshToken,
-        client_id: settings.clientId,
-        scope: settings.scope,
+        client_id: options.clientId ?? settings.clientId,
+        scope: options.scope ?? settings.scope,
       }),
       // Following a redirect would re-send the refresh token to wherever it points.
       redirect: 'manual',
       signal,
     });
     status = response.status;
+    retryAfter = parseRetryAfter(response.headers.get('retry-after'), options.now());
     bodyText = await readCapped(response, endpoint);
   } catch (error) {
     if (error instanceof OAuthResponseError) throw error;
@@ -100,7 +127,7 @@ export async function refreshOAuthTokens(
   if (status >= 200 && status < 300) return readTokens(bodyText, refreshToken, settings, options.now(), endpoint);
   if (status === 408 || status === 429 || status >= 500) {
     const what = status === 429 ? 'throttled the refresh (HTTP 429)' : `failed with HTTP ${status}`;
-    throw new OAuthUnavailableError(`OAuth token endpoint ${endpoint} ${what}; try again later`);
+    throw new OAuthUnavailableError(`OAuth token endpoint ${endpoint} ${what}; try again later`, { retryAfterMs: retryAfter });
   }
   if (status >= 400) throw clientError(status, bodyText, endpoint);
   throw new OAuthResponseError(
@@ -136,13 +163,24 @@ function readTokens(
   // The Claude CLI throws such a response away: tokens without inference would log the worker out.
   if (!scopes.includes(INFERENCE_SCOPE)) throw bad(`with a scope that lacks "${INFERENCE_SCOPE}"`);
 
+  const loginLeft = body.refresh_token_expires_in;
+  const loginEnd = typeof loginLeft === 'number' && Number.isFinite(loginLeft) && loginLeft > 0 ? now + Math.round(loginLeft * 1000) : undefined;
   return {
     accessToken,
     // No refresh_token in the answer means the server did not rotate: the presented one stays valid.
     refreshToken: typeof newRefresh === 'string' ? newRefresh : presented,
     expiresAt: now + Math.round(expiresIn * 1000),
     scopes,
+    ...(loginEnd === undefined ? {} : { refreshTokenExpiresAt: loginEnd }),
   };
+}
+
+/** `Retry-After` as seconds or an HTTP date; capped at 5 minutes (a lease is shorter than that anyway). */
+function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 300_000) : undefined;
 }
 
 function clientError(status: number, bodyText: string, endpoint: string): Error {
@@ -266,14 +304,20 @@ export function applyRefreshedTokens(documentText: string, tokens: RefreshedToke
     );
   }
   // Spreading keeps key order: the replaced fields stay where the Claude CLI put them.
+  const previous = oauth as Record<string, unknown>;
+  // The login's end never moves later with a refresh (as the CLI does: the older value wins); a login that
+  // did not say when it ends learns it from the answer.
+  const oldEnd = typeof previous.refreshTokenExpiresAt === 'number' && previous.refreshTokenExpiresAt > 0 ? previous.refreshTokenExpiresAt : undefined;
+  const end = oldEnd === undefined ? tokens.refreshTokenExpiresAt : tokens.refreshTokenExpiresAt === undefined ? oldEnd : Math.min(oldEnd, tokens.refreshTokenExpiresAt);
   const updated = {
     ...record,
     claudeAiOauth: {
-      ...(oauth as Record<string, unknown>),
+      ...previous,
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
       expiresAt: tokens.expiresAt,
       scopes: [...tokens.scopes],
+      ...(end === undefined ? {} : { refreshTokenExpiresAt: end }),
     },
   };
   const indent = /^\{[ \t]*\r?\n([ \t]+)"/.exec(text)?.[1];

@@ -9,7 +9,8 @@
  * One function for push and the sync engine, and the one place that applies the freshness rule to it.
  */
 import type { CommandContext } from '../core/context.js';
-import { isNewer, parseCredentials, type Credentials } from '../core/credentials.js';
+import { parseCredentials, type Credentials } from '../core/credentials.js';
+import { freshestIndex } from '../core/freshness.js';
 import { ConflictError, InvalidCredentialsError, PermissionDeniedError } from '../core/errors.js';
 import type { Provider, StoredPayload } from '../core/provider.js';
 import { withRetry } from '../core/retry.js';
@@ -50,12 +51,15 @@ export async function resolveConflict(provider: Provider, sinceVersion: string |
     const latestLogin = latest === undefined ? undefined : credentialsOf(latest);
     // A latest version that is not a login is the read path's to report, not this one's to bury.
     if (latest === undefined || latestLogin === undefined) return { promoted: undefined };
-    let freshest: { stored: StoredPayload; login: Credentials } = { stored: latest, login: latestLogin };
+    // The fleet's freshness rule (core/freshness.ts): store generation, then the login's end, then expiry.
+    // The latest wins ties: only a strictly fresher version below it is brought back.
+    const candidates: Array<{ stored: StoredPayload; login: Credentials }> = [{ stored: latest, login: latestLogin }];
     for (const stored of versions.slice(0, -1)) {
       const login = credentialsOf(stored);
-      if (login !== undefined && isNewer(login, freshest.login)) freshest = { stored, login };
+      if (login !== undefined) candidates.push({ stored, login });
     }
-    if (freshest.stored === latest) return { promoted: undefined };
+    const freshest = candidates[freshestIndex(candidates.map((candidate) => candidate.login))] ?? candidates[0];
+    if (freshest === undefined || freshest.stored === latest) return { promoted: undefined };
 
     context.logger.warn(
       {

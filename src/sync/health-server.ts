@@ -144,15 +144,17 @@ function route(request: IncomingMessage, getStatus: () => SyncStatus, now: () =>
   }
   // Liveness must not depend on the sync state: a wedged status getter is a readiness problem, not a
   // reason for the kubelet to restart the container.
-  if (path === '/healthz') return { status: 200, contentType: TEXT, body: 'ok\n' };
+  if (path === '/healthz') return { status: 200, contentType: TEXT, body: healthzBody(getStatus, now()) };
 
   const status = getStatus();
   const at = now();
   switch (path) {
-    case '/readyz':
+    case '/readyz': {
+      const note = status.storeDocument === 'invalid' ? ' (the store holds an invalid document; replacing it with this login)' : '';
       return status.ready
-        ? { status: 200, contentType: TEXT, body: 'ready\n' }
-        : { status: 503, contentType: TEXT, body: `${notReadyReason(status, at, detailed)}\n` };
+        ? { status: 200, contentType: TEXT, body: `ready${note}\n` }
+        : { status: 503, contentType: TEXT, body: `${oneLine(status.notReadyReason ?? notReadyReason(status, at, detailed))}${note}\n` };
+    }
     case '/status':
       return { status: 200, contentType: 'application/json; charset=utf-8', body: `${statusJson(status, at, detailed)}\n` };
     default:
@@ -170,6 +172,21 @@ function send(request: IncomingMessage, response: ServerResponse, reply: Reply):
     ...reply.headers,
   });
   response.end(request.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Alive, plus when the login ends: the one date an operator must act on. Liveness never depends on the
+ * sync state, so a failing status getter still answers `ok`.
+ */
+function healthzBody(getStatus: () => SyncStatus, now: number): string {
+  let loginEndsAt: number | undefined;
+  try {
+    loginEndsAt = getStatus().loginEndsAt;
+  } catch {
+    return 'ok\n';
+  }
+  const end = iso(loginEndsAt);
+  return end === null ? 'ok\n' : `ok; login ends ${end} (in ${formatDuration(Math.max(0, (loginEndsAt ?? now) - now))})\n`;
 }
 
 /** One line for `kubectl describe` and probe logs. */
@@ -211,6 +228,12 @@ export function statusJson(status: SyncStatus, now: number, detailed = true): st
     localExpiresAt: iso(status.localExpiresAt),
     storeExpiresAt: iso(status.storeExpiresAt),
     secondsUntilExpiry: secondsUntilExpiry(status, now),
+    notReadyReason: status.ready ? null : oneLine(status.notReadyReason ?? notReadyReason(status, now, detailed)),
+    loginEndsAt: iso(status.loginEndsAt),
+    storeDocument: status.storeDocument ?? null,
+    storeGeneration: status.storeGeneration ?? null,
+    localCopy: status.localCopy ?? null,
+    clockLeadSeconds: status.clockLeadMs === undefined ? null : Math.round(status.clockLeadMs / 1000),
     last: {
       pull: record(status.last.pull, detailed),
       push: record(status.last.push, detailed),
@@ -276,6 +299,15 @@ export function metricsText(status: SyncStatus, now: number): string {
   );
   family('claude_creds_ready', 'gauge', 'Whether a valid, unexpired token is in place locally (1) or not (0).', [
     ['', status.ready ? 1 : 0],
+  ]);
+  family(
+    'claude_creds_login_expiry_timestamp_seconds',
+    'gauge',
+    'Unix time when the login itself ends (refreshTokenExpiresAt); a new claude login is due before then.',
+    status.loginEndsAt === undefined ? [] : [['', status.loginEndsAt / 1000]],
+  );
+  family('claude_creds_store_document_invalid', 'gauge', 'Whether the store holds an invalid credentials document (1) being replaced, or not (0).', [
+    ['', status.storeDocument === 'invalid' ? 1 : 0],
   ]);
   const seconds = secondsUntilExpiry(status, now);
   family(

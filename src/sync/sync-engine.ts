@@ -1,27 +1,31 @@
 /**
- * Keeps one local credentials file and one store in step: pushes tokens the Claude CLI refreshed,
- * pulls tokens other workers pushed, and (when asked) is the one party that refreshes the login before
- * it expires. Every action goes through one queue, so a sidecar never races itself; races with other
- * sidecars are settled by the store's compare-and-swap and the freshness rule.
+ * Keeps one worker's credentials file and one store in step: pushes the logins the Claude CLI refreshed,
+ * pulls the ones other workers (or the fleet's refresher) pushed, and, when asked, takes part in the one
+ * refresh the whole fleet needs per expiry (see proactive-refresh.ts). Every action goes through one queue,
+ * so a sidecar never races itself; every local write holds the CLI's locks and re-reads under them, so it
+ * never races the CLI; races with other sidecars are settled by the store's compare-and-swap and store
+ * order (core/freshness.ts).
  */
-import { dirname } from 'node:path';
-import type { CommandContext } from '../core/context.js';
-import { readStoreIfPresent, writeStore, type StoreSnapshot } from '../store/store-access.js';
 import { resolveConflict } from '../store/resolve-conflict.js';
 import type { Owner } from '../core/config.js';
-import { assessExpiry, isNewer, parseCredentials, type Credentials } from '../core/credentials.js';
-import { formatDuration } from '../core/duration.js';
-import { ConflictError, InvalidCredentialsError, InvalidGrantError, NotFoundError, describeCause } from '../core/errors.js';
-import { ensureDirectory, writeFileAtomic } from '../io/atomic-write.js';
-import { readRegularFile } from '../io/local-file.js';
-import type { OAuthSettings, RefreshedTokens } from '../oauth/refresh-client.js';
-import { applyRefreshedTokens } from '../oauth/refresh-client.js';
+import type { CommandContext } from '../core/context.js';
+import { ClockOffset } from '../core/clock-offset.js';
+import type { Credentials } from '../core/credentials.js';
+import { parseCredentials } from '../core/credentials.js';
+import { ConflictError, NotFoundError, describeCause } from '../core/errors.js';
+import { compareLogins, isFromClockAhead, isRefreshOf } from '../core/freshness.js';
+import { decideSync, localCopyText, storeCopyText } from '../core/merge.js';
 import type { Provider } from '../core/provider.js';
-import { withRetry } from '../core/retry.js';
+import { inCliWindow, inRefreshZone } from '../core/refresh-plan.js';
+import type { SyncStatus } from '../core/sync-status.js';
 import { withClaudeLocks } from '../io/claude-lock.js';
 import { watchFile, type FileWatcher } from '../io/file-watcher.js';
-import { decideSync, localCopyText, readLease, storeCopyText, withLease, type SideState } from '../core/merge.js';
-import type { OperationRecord, SyncCounters, SyncOperation, SyncStatus } from '../core/sync-status.js';
+import type { OAuthSettings, RefreshedTokens } from '../oauth/refresh-client.js';
+import { EngineJournal, REJECTED_ERROR_AFTER_MS } from './engine-journal.js';
+import { ProactiveRefresher } from './proactive-refresh.js';
+import { buildStatus } from './engine-status.js';
+import { generationOf, readStoreView, writeStoreText, type StoreCallOptions, type StoreView } from './store-view.js';
+import { WorkerFile, credentialsOf, documentOf, isFullCopy, type LocalView } from './worker-file.js';
 
 export interface ProactiveRefresh {
   /** Refresh when less than this is left before expiry. */
@@ -31,7 +35,10 @@ export interface ProactiveRefresh {
   /** How long a claimed refresh lease holds off the others. */
   readonly leaseMs: number;
   readonly oauth: OAuthSettings;
-  readonly refresh: (refreshToken: string, options: { signal: AbortSignal; timeoutMs: number }) => Promise<RefreshedTokens>;
+  readonly refresh: (
+    refreshToken: string,
+    options: { signal: AbortSignal; timeoutMs: number; clientId?: string; scope?: string; now?: () => number },
+  ) => Promise<RefreshedTokens>;
 }
 
 export interface SyncSettings {
@@ -44,38 +51,68 @@ export interface SyncSettings {
   readonly owner: Owner | undefined;
   /** Log a warning when the local token has less than each of these left. */
   readonly warnBeforeMs: readonly number[];
+  /** Log a warning when the login itself (the refresh token's 30 days) has less than each of these left. */
+  readonly loginWarnBeforeMs?: readonly number[];
   readonly refresh: ProactiveRefresh | undefined;
-  /** Identifies this sidecar in refresh leases. */
+  /** Identifies this sidecar in refresh leases and store bookkeeping. */
   readonly holderId: string;
   /** Time to wait after claiming a lease on a store without compare-and-swap before trusting the claim. */
   readonly leaseSettleMs: number;
 }
 
+/** What the local file holds as far as this engine knows: the login it last wrote there or pushed from there. */
+export interface Delivered {
+  /** The login as the local file holds it (local clock; maybe without its refresh token). */
+  readonly credentials: Credentials;
+  /** The store generation it came from (or became). */
+  readonly generation: number;
+  /** The refresh token of that login in the store (the local copy may not carry it). */
+  readonly storeRefreshToken: string;
+  /** The copy lacks its refresh token on purpose (access-only, or around the fleet's refresh). */
+  readonly stripped: boolean;
+  /**
+   * A login this sidecar refreshed and wrote locally that the store does not have yet (the push failed or
+   * is under way): it holds the only live refresh token, so it is pushed, never pulled over.
+   */
+  readonly unpushed?: Credentials;
+}
+
 const MAX_CONFLICT_ROUNDS = 8;
+export const DEFAULT_LOGIN_WARN_BEFORE_MS = [7 * 86_400_000, 3 * 86_400_000, 86_400_000];
 
 export class SyncEngine {
-  private known: StoreSnapshot | undefined;
-  /** The text we last wrote locally: when the CLI rejects exactly that login, rewriting it would loop. */
-  private lastWrittenLocal: string | undefined;
-  private localState: SideState = { kind: 'missing' };
+  readonly file: WorkerFile;
+  readonly journal: EngineJournal;
+  readonly clock = new ClockOffset();
+  known: StoreView = { kind: 'missing' };
+  delivered: Delivered | undefined;
+  /** The refresh token of a login the CLI rejected (wiped its file): never written back until the store has another. */
+  rejected: { readonly refreshToken: string; readonly since: number; errorLogged: boolean } | undefined;
+  /** This sidecar gave its worker the refresh token back inside the zone, so the worker's own CLI refreshes. */
+  fallback = false;
+  private localView: LocalView = { kind: 'missing' };
+  private firstSeen = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private watcher: FileWatcher | undefined;
   private pullTimer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly warned = new Set<string>();
-  private readonly last: Partial<Record<SyncOperation, OperationRecord>> = {};
-  private readonly lastSuccess: Partial<Record<SyncOperation, number>> = {};
-  private lastError: OperationRecord | undefined;
-  private readonly counters: SyncCounters = { pulls: 0, pushes: 0, refreshes: 0, conflicts: 0, failures: {}, storeCalls: 0 };
+  readonly abort = new AbortController();
+  private readonly refresher: ProactiveRefresher | undefined;
   private readonly startedAt: number;
 
   constructor(
-    private readonly provider: Provider,
-    private readonly settings: SyncSettings,
-    private readonly context: CommandContext,
+    readonly provider: Provider,
+    readonly settings: SyncSettings,
+    readonly context: CommandContext,
   ) {
     this.startedAt = context.now();
+    this.file = new WorkerFile(settings.localPath, settings.owner);
+    this.journal = new EngineJournal(context);
+    this.refresher = settings.refresh === undefined ? undefined : new ProactiveRefresher(this, settings.refresh);
+  }
+
+  get stopping(): boolean {
+    return this.stopped;
   }
 
   /** The first reconcile (a fetch, or a push of what a restarted sidecar's file has that the store lacks), then watch. */
@@ -84,48 +121,38 @@ export class SyncEngine {
     this.watcher = await watchFile(this.settings.localPath, {
       debounceMs: this.settings.debounceMs,
       pollIntervalMs: this.settings.pollIntervalMs,
-      onChange: () => void this.enqueue(() => this.onLocalChange()),
+      onChange: () => void this.enqueue(() => this.reconcile('local file changed', { failHard: false })),
       onError: (error) => this.context.logger.warn({ reason: error.message }, 'file watch failed; relying on the stat poll'),
     });
     this.schedulePull();
-    this.scheduleRefresh();
+    this.refresher?.schedule();
   }
 
-  /** Stop timers and the watcher, then push anything newer in the local file, within `timeoutMs`. */
+  /** Stop timers, cut short whatever is in flight, then push anything newer in the local file: all within `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
     if (this.pullTimer) clearTimeout(this.pullTimer);
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    const flush = this.enqueueAlways(() => this.flush(timeoutMs));
+    this.refresher?.cancel();
+    const started = this.context.now();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.context.logger.warn({ timeoutMs }, 'shutdown flush did not finish in time');
+        this.context.logger.warn({ timeout: timeoutMs }, 'shutdown flush did not finish in time');
         resolve();
       }, timeoutMs);
     });
+    // Whatever runs now (a pull retrying against a store that is down) ends at once; the flush has its own bound.
+    const inFlight = this.queue;
+    this.abort.abort();
+    const flush = inFlight.then(() => this.flush(Math.max(500, timeoutMs - (this.context.now() - started) - 250)));
     await Promise.race([flush.catch(() => undefined), timeout]);
     clearTimeout(timer);
-    await this.provider.close?.();
+    await this.provider.close?.().catch(() => undefined);
   }
 
   status(): SyncStatus {
-    const local = this.localState.kind === 'valid' ? this.localState.credentials : undefined;
-    return {
-      provider: this.provider.name,
-      location: this.provider.location,
-      localPath: this.settings.localPath,
-      startedAt: this.startedAt,
-      localExpiresAt: local?.oauth.expiresAt,
-      storeExpiresAt: this.known?.credentials.oauth.expiresAt,
-      ready: local !== undefined && local.oauth.expiresAt > this.context.now(),
-      last: { ...this.last },
-      lastSuccess: { ...this.lastSuccess },
-      lastError: this.lastError,
-      // What the provider actually sent (retries, challenges, logins), where it counts; else our own calls.
-      counters: { ...this.counters, storeCalls: this.provider.requestsSent?.() ?? this.counters.storeCalls, failures: { ...this.counters.failures } },
-    };
+    return buildStatus(this, this.localView, this.startedAt);
   }
 
   /** Runs one pull now (tests and the benchmark use it; the timer uses it too). */
@@ -138,7 +165,7 @@ export class SyncEngine {
     return this.enqueueAlways(async () => undefined);
   }
 
-  private enqueue(task: () => Promise<void>): Promise<void> {
+  enqueue(task: () => Promise<void>): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return this.enqueueAlways(task);
   }
@@ -149,164 +176,290 @@ export class SyncEngine {
     return run;
   }
 
-  // --- local side -------------------------------------------------------------------------------
+  now(): number {
+    return this.context.now();
+  }
 
-  private async readLocal(): Promise<SideState> {
-    let bytes: Buffer;
-    try {
-      bytes = await readRegularFile(this.settings.localPath);
-    } catch (error) {
-      if (error instanceof NotFoundError) return (this.localState = { kind: 'missing' });
-      throw error;
+  /** The local clock's expiry of a store login (store documents are in the fleet's clock). */
+  localExpiry(credentials: Credentials): number {
+    return credentials.oauth.expiresAt + this.clock.leadMs;
+  }
+
+  /** Full worker copies lose their refresh token around the fleet's refresh (see core/refresh-plan.ts). */
+  shouldStrip(store: Credentials): boolean {
+    if (this.settings.accessOnly) return true;
+    const refresh = this.settings.refresh;
+    if (refresh === undefined || this.fallback) return false;
+    return inRefreshZone(this.localExpiry(store), refresh, this.now());
+  }
+
+  // --- the store --------------------------------------------------------------------------------
+
+  async readStore(options: StoreCallOptions = {}): Promise<StoreView> {
+    this.journal.counters.storeCalls += 1;
+    const view = await readStoreView(this.provider, this.context, { signal: this.abort.signal, ...options });
+    this.observe(view);
+    this.known = view;
+    return view;
+  }
+
+  private observe(view: StoreView): void {
+    if (view.kind === 'invalid') {
+      this.journal.fail('invalid-store', `the store holds invalid credentials: ${view.reason}`);
+      this.journal.warnOnce(`invalid-store:${view.version ?? ''}`, { location: this.provider.location, reason: view.reason }, 'the store holds an invalid credentials document; it will be replaced by the newest valid login');
+      return;
     }
-    try {
-      const credentials = parseCredentials(bytes, { requireRefreshToken: false });
-      return (this.localState = { kind: 'valid', credentials });
-    } catch (error) {
-      if (error instanceof InvalidCredentialsError) return (this.localState = { kind: 'invalid', reason: error.message });
-      throw error;
+    if (view.kind !== 'valid') return;
+    const key = view.version ?? `gen:${view.meta.generation}`;
+    if (!this.firstSeen.has(key)) {
+      this.firstSeen.set(key, this.now());
+      if (this.firstSeen.size > 64) this.firstSeen.delete(this.firstSeen.keys().next().value as string);
+      if (view.meta.writtenAt !== undefined && view.meta.writer !== this.settings.holderId) this.clock.observe(this.now() - view.meta.writtenAt);
     }
+    if (this.rejected !== undefined && view.credentials.oauth.refreshToken !== this.rejected.refreshToken) this.rejected = undefined;
+    const previous = this.known.kind === 'valid' ? this.known.credentials.oauth.refreshToken : undefined;
+    if (previous !== undefined && previous !== view.credentials.oauth.refreshToken) this.fallback = false;
+    this.refresher?.schedule();
   }
 
   /**
-   * Writes `store` into the local file under the CLI's locks, re-checking under the lock that the file
-   * did not become newer meanwhile (the CLI may have refreshed while we waited for the lock).
+   * Push `local` (a login of this worker's) over the store by compare-and-swap, as the next generation; on a
+   * conflict re-read: a newer login there wins (pulled), the same tokens there mean done, anything else is
+   * pushed over (only this worker's CLI could have refreshed what it was given).
    */
-  private async writeLocal(store: Credentials): Promise<boolean> {
-    const configDir = dirname(this.settings.localPath);
-    await ensureDirectory(configDir, 0o700, this.settings.owner);
-    return withClaudeLocks(configDir, async () => {
-      const local = await this.readLocal();
-      if (local.kind === 'valid' && !isNewer(store, local.credentials)) return false;
-      const text = localCopyText(store, local.kind === 'valid' ? local.credentials : undefined, { accessOnly: this.settings.accessOnly });
-      await writeFileAtomic(this.settings.localPath, text, { owner: this.settings.owner });
-      this.lastWrittenLocal = text;
-      this.localState = { kind: 'valid', credentials: parseCredentials(text, { requireRefreshToken: false }) };
-      return true;
-    });
-  }
-
-  // --- store side -------------------------------------------------------------------------------
-
-  private async readStore(): Promise<StoreSnapshot | undefined> {
-    this.counters.storeCalls += 1;
-    try {
-      const snapshot = await readStoreIfPresent(this.provider, this.context);
-      if (snapshot && (!this.known || snapshot.version !== this.known.version || isNewer(snapshot.credentials, this.known.credentials))) {
-        this.known = snapshot;
-        this.scheduleRefresh();
-      }
-      return snapshot;
-    } catch (error) {
-      if (error instanceof InvalidCredentialsError) {
-        this.fail('invalid-store', `the store holds invalid credentials: ${error.message}`);
-        return undefined;
-      }
-      throw error;
-    }
-  }
-
-  /** Push `local` over the store with compare-and-swap; on conflict re-read and re-decide. */
-  private async push(local: Credentials, trigger: string, context: CommandContext = this.context): Promise<void> {
+  async push(local: Credentials, trigger: string, options: StoreCallOptions = {}): Promise<void> {
     let store = this.known;
+    // The generation this login descends from: what the local file was given (or the store's, at first sight).
+    const base = this.delivered?.generation ?? generationOf(store);
     for (let round = 1; round <= MAX_CONFLICT_ROUNDS; round += 1) {
-      const direction = decideSync({ kind: 'valid', credentials: local }, store ? { kind: 'valid', credentials: store.credentials } : { kind: 'missing' });
-      if (direction === 'pull' && store) {
-        await this.applyPull(store, `${trigger}: the store is newer`);
+      const storeLogin = store.kind === 'valid' ? store.credentials : undefined;
+      if (storeLogin !== undefined && storeLogin.oauth.refreshToken === local.oauth.refreshToken) return;
+      if (store.kind === 'valid' && !this.mayPushOver(local, store, base)) {
+        await this.pull(store, `${trigger}: the store holds a newer login`);
         return;
       }
-      if (direction !== 'push') return;
-      const text = storeCopyText(local, store?.credentials);
+      const generation = generationOf(store) + 1;
+      const meta = { generation, writtenAt: this.now() - this.clock.leadMs, writer: this.settings.holderId, parent: base };
+      const text = storeCopyText(local, storeLogin, meta, { clockOffsetMs: this.clock.leadMs });
       try {
-        this.counters.storeCalls += 1;
-        const outcome = await writeStore(this.provider, text, store?.version, context);
-        this.known = { credentials: parseCredentials(text), version: outcome.version };
-        this.counters.pushes += 1;
-        this.record('push', true, `pushed credentials expiring ${iso(local.oauth.expiresAt)} (${trigger})`);
-        this.context.logger.info({ version: outcome.version, expiresAt: iso(local.oauth.expiresAt), trigger }, 'pushed newer credentials to the store');
-        this.scheduleRefresh();
+        this.journal.counters.storeCalls += 1;
+        const outcome = await writeStoreText(this.provider, text, store.kind === 'missing' ? undefined : store.version, this.context, { signal: this.abort.signal, ...options });
+        const stored = parseCredentials(text);
+        this.known = { kind: 'valid', version: outcome.version, credentials: stored, meta };
+        const pending = this.delivered?.unpushed === local ? this.delivered : undefined;
+        this.delivered =
+          pending === undefined
+            ? { credentials: local, generation, storeRefreshToken: local.oauth.refreshToken, stripped: false }
+            : { credentials: pending.credentials, generation, storeRefreshToken: local.oauth.refreshToken, stripped: pending.stripped };
+        this.journal.counters.pushes += 1;
+        this.journal.record('push', true, `pushed credentials expiring ${iso(stored.oauth.expiresAt)} (${trigger})`);
+        this.context.logger.info({ version: outcome.version, generation, expiresAt: iso(stored.oauth.expiresAt), trigger }, 'pushed newer credentials to the store');
+        this.refresher?.schedule();
         return;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
-        this.counters.conflicts += 1;
+        this.journal.counters.conflicts += 1;
         this.context.logger.info({ round }, 'another writer changed the store; re-reading');
         // Without compare-and-swap our write may have buried a fresher login, or landed below one.
-        await resolveConflict(this.provider, store?.version, context);
-        store = await this.readStore();
+        await resolveConflict(this.provider, store.kind === 'missing' ? undefined : store.version, this.context);
+        store = await this.readStore(options);
       }
     }
     throw new ConflictError(`the store kept changing during ${MAX_CONFLICT_ROUNDS} push attempts; will try again`);
   }
 
-  private async applyPull(store: StoreSnapshot, trigger: string): Promise<void> {
-    const written = await this.writeLocal(store.credentials);
-    if (!written) return;
-    this.counters.pulls += 1;
-    this.record('pull', true, `pulled credentials expiring ${iso(store.credentials.oauth.expiresAt)} (${trigger})`);
-    this.context.logger.info({ version: store.version, expiresAt: iso(store.credentials.oauth.expiresAt), trigger }, 'pulled newer credentials from the store');
+  /**
+   * May `local`, a refresh of the store's generation `base`, replace what the store holds now? Yes over the
+   * same generation (a lease claim, or nothing new); past it, when ours expires later; never over a newer
+   * login.
+   */
+  mayPushOver(local: Credentials, store: Extract<StoreView, { kind: 'valid' }>, base: number): boolean {
+    const order = compareLogins(store.credentials, local);
+    if (order === 'newer') return false;
+    if (compareLogins(local, store.credentials) === 'newer') return true;
+    // At or below our base generation: nothing new (a lease claim). A document without one was written by
+    // another tool: store order cannot tell, the expiries do.
+    if (store.meta.generation > 0 && store.meta.generation <= base) return true;
+    // The store moved on along another branch (a sibling refresh, possible only where the token endpoint
+    // accepts a refresh token twice): both logins may be live, and the later expiry (in this clock) wins.
+    return local.oauth.expiresAt > this.localExpiry(store.credentials) && !isFromClockAhead(local, this.now());
   }
 
-  // --- triggers ---------------------------------------------------------------------------------
+  // --- the local file ---------------------------------------------------------------------------
 
-  private async reconcile(trigger: string, { failHard }: { failHard: boolean }): Promise<void> {
+  /**
+   * Writes the store's login `store` (generation `generation`) into the local file under the CLI's locks.
+   * Under the locks the file is read again: a login the CLI refreshed meanwhile is pushed instead of
+   * being overwritten. Returns whether the file was written.
+   */
+  async pull(view: Extract<StoreView, { kind: 'valid' }>, trigger: string): Promise<boolean> {
+    const store = view.credentials;
+    const generation = view.meta.generation;
+    if (this.rejected !== undefined && store.oauth.refreshToken === this.rejected.refreshToken) return false;
+    let refreshedMeanwhile: Credentials | undefined;
+    await this.file.prepareDirectory();
+    const written = await withClaudeLocks(
+      this.file.configDir,
+      async () => {
+        const result = await this.file.update((current) => {
+          const currentLogin = credentialsOf(current);
+          if (isFullCopy(current) && this.delivered !== undefined && isRefreshOf(current.credentials, this.delivered.credentials) && this.mayPushOver(current.credentials, view, this.delivered.generation)) {
+            refreshedMeanwhile = current.credentials;
+            return undefined;
+          }
+          const strip = this.shouldStrip(store);
+          const text = localCopyText(store, { document: documentOf(current), credentials: currentLogin }, { accessOnly: strip, clockOffsetMs: this.clock.leadMs });
+          if (currentLogin !== undefined && text === currentLogin.text) {
+            this.delivered = { credentials: currentLogin, generation, storeRefreshToken: store.oauth.refreshToken, stripped: strip };
+            return undefined;
+          }
+          return text;
+        });
+        this.localView = result.view;
+        if (result.written && result.view.kind === 'valid') {
+          const strip = result.view.credentials.oauth.refreshToken === '';
+          this.delivered = { credentials: result.view.credentials, generation, storeRefreshToken: store.oauth.refreshToken, stripped: strip };
+        }
+        return result.written;
+      },
+      { signal: this.abort.signal },
+    );
+    if (refreshedMeanwhile !== undefined) {
+      await this.push(refreshedMeanwhile, 'the Claude CLI refreshed');
+      return false;
+    }
+    if (written && this.delivered !== undefined) {
+      this.journal.counters.pulls += 1;
+      this.journal.record('pull', true, `pulled credentials expiring ${iso(store.oauth.expiresAt)} (${trigger})`);
+      this.context.logger.info({ generation, expiresAt: iso(store.oauth.expiresAt), copy: this.delivered.stripped ? 'access-only' : 'full', trigger }, 'wrote the store\'s credentials to the local file');
+    }
+    return written;
+  }
+
+  // --- deciding ---------------------------------------------------------------------------------
+
+  async reconcile(trigger: string, { failHard }: { failHard: boolean }): Promise<void> {
     try {
-      const local = await this.readLocal();
+      const local = await this.file.read();
+      this.localView = local;
       const store = await this.readStore();
-      const direction = decideSync(local, store ? { kind: 'valid', credentials: store.credentials } : { kind: 'missing' });
-      if (direction === 'push' && local.kind === 'valid') await this.push(local.credentials, trigger);
-      else if (direction === 'pull' && store) await this.applyPull(store, trigger);
-      else if (trigger === 'pull') this.record('pull', true, 'in sync');
-      if (!store && local.kind !== 'valid') {
+      await this.settle(local, store, trigger);
+      if (failHard && store.kind !== 'valid' && !isFullCopy(this.localView)) {
         throw new NotFoundError(`no valid credentials in ${this.provider.location} nor in ${this.settings.localPath}; run \`claude-creds push\` after \`claude login\``);
       }
-      this.warnIfExpiring();
+      this.afterSettle();
+      if (trigger === 'pull') this.journal.record('pull', true, 'in sync');
     } catch (error) {
-      this.fail(trigger === 'start' ? 'pull' : trigger, describeCause(error));
+      this.journal.fail(trigger === 'start' ? 'pull' : trigger === 'local file changed' ? 'push' : trigger, describeCause(error));
       if (failHard) throw error;
       this.context.logger.warn({ trigger, reason: describeCause(error) }, 'sync failed; will try again');
     }
   }
 
-  private async onLocalChange(): Promise<void> {
-    try {
-      const local = await this.readLocal();
-      if (local.kind === 'valid') {
-        // Only a push needs the store; a file we wrote ourselves compares equal and costs nothing.
-        if (decideSync(local, this.knownSide()) === 'push') await this.push(local.credentials, 'local file changed');
-        this.warnIfExpiring();
-        return;
-      }
-      if (local.kind === 'invalid') {
-        this.fail('invalid-local', `the local file became invalid: ${local.reason}`);
-        const store = await this.readStore();
-        if (store && localCopyText(store.credentials, undefined, { accessOnly: this.settings.accessOnly }) === this.lastWrittenLocal) {
-          // The CLI rejected exactly the login we gave it (invalid_grant): writing it again would loop.
-          this.context.logger.error(
-            { location: this.provider.location },
-            'the Claude CLI rejected the login from the store (its refresh token is dead); waiting for newer credentials: run `claude login` and `claude-creds push`',
-          );
-          return;
-        }
-        if (store) await this.applyPull(store, 'local file became invalid');
-      }
-    } catch (error) {
-      this.fail('push', describeCause(error));
-      this.context.logger.warn({ reason: describeCause(error) }, 'push failed; will retry on the next pull tick');
+  /** One decision on what the file and the store hold now, and its action (see core/freshness.ts). */
+  async settle(local: LocalView, store: StoreView, trigger: string): Promise<void> {
+    if (store.kind !== 'valid') {
+      // Nothing in the store, or a document that is no login at all: the worker's own full login replaces it.
+      if (isFullCopy(local)) await this.push(local.credentials, store.kind === 'invalid' ? `${trigger}: replacing an invalid store document` : trigger);
+      return;
     }
+    const storeLogin = store.credentials;
+    const generation = store.meta.generation;
+    if (local.kind === 'invalid') {
+      if (local.wiped && this.holdsStoreLogin(storeLogin)) return this.noteRejected(storeLogin);
+      await this.pull(store, `${trigger}: the local file is ${local.wiped ? 'wiped' : 'invalid'}`);
+      return;
+    }
+    if (local.kind === 'missing') {
+      await this.pull(store, trigger);
+      return;
+    }
+    const login = local.credentials;
+    const delivered = this.delivered;
+    if (delivered?.unpushed !== undefined && login.oauth.accessToken === delivered.credentials.oauth.accessToken) {
+      // Our own refresh, not in the store yet: the store's login is the one we rotated away.
+      if (storeLogin.oauth.refreshToken !== delivered.unpushed.oauth.refreshToken) await this.push(delivered.unpushed, 'proactive refresh');
+      return;
+    }
+    if (login.oauth.accessToken === storeLogin.oauth.accessToken && !this.needsCopyChange(login, storeLogin)) {
+      this.delivered ??= { credentials: login, generation, storeRefreshToken: storeLogin.oauth.refreshToken, stripped: login.oauth.refreshToken === '' };
+      return;
+    }
+    if (delivered !== undefined && isFullCopy(local) && isRefreshOf(login, delivered.credentials)) {
+      // The CLI refreshed what it was given: the live refresh token is in the local file now.
+      if (this.mayPushOver(login, store, delivered.generation)) await this.push(login, 'the Claude CLI refreshed');
+      else await this.pull(store, `${trigger}: the store moved on`);
+      return;
+    }
+    if (delivered !== undefined && login.oauth.accessToken === delivered.credentials.oauth.accessToken) {
+      // Still what we delivered: the store is ahead of it, or the copy's form must change (refresh token in or out).
+      await this.pull(store, trigger);
+      return;
+    }
+    // No provenance (a file this engine did not write): store order cannot decide, the login ends and clocks do.
+    const storeAsLocal = { ...storeLogin, oauth: { ...storeLogin.oauth, expiresAt: this.localExpiry(storeLogin) } };
+    const direction = decideSync(local, { kind: 'valid', credentials: storeAsLocal }, this.now());
+    if (direction === 'push') await this.push(login, `${trigger}: the local file is newer`);
+    else await this.pull(store, trigger);
+  }
+
+  /** Whether the copy of the same login should now carry its refresh token or not (zone entered or left). */
+  private needsCopyChange(login: Credentials, store: Credentials): boolean {
+    const hasRefresh = login.oauth.refreshToken !== '';
+    return hasRefresh === this.shouldStrip(store);
+  }
+
+  /** The local file was last given the store's current login (so a wipe means the CLI rejected it). */
+  private holdsStoreLogin(store: Credentials): boolean {
+    return this.delivered !== undefined && this.delivered.storeRefreshToken === store.oauth.refreshToken;
+  }
+
+  private noteRejected(store: Credentials): void {
+    if (this.rejected?.refreshToken === store.oauth.refreshToken) return this.escalateRejected();
+    this.rejected = { refreshToken: store.oauth.refreshToken, since: this.now(), errorLogged: false };
+    this.journal.fail('rejected', 'the Claude CLI rejected the login the store holds');
+    this.context.logger.warn(
+      { location: this.provider.location, errorAfter: '2m' },
+      'the Claude CLI rejected the login from the store (its refresh token is dead); not writing it back, waiting for a different login in the store',
+    );
+  }
+
+  private escalateRejected(): void {
+    const rejected = this.rejected;
+    if (rejected === undefined || rejected.errorLogged || this.now() - rejected.since < REJECTED_ERROR_AFTER_MS) return;
+    rejected.errorLogged = true;
+    this.context.logger.error(
+      { location: this.provider.location, since: iso(rejected.since) },
+      'the login in the store was rejected by the Claude CLI and nothing replaced it for 2 minutes: run `claude login` and `claude-creds push`',
+    );
+  }
+
+  private afterSettle(): void {
+    this.escalateRejected();
+    const local = credentialsOf(this.localView);
+    if (local === undefined) return;
+    this.journal.warnThresholds('token', local.oauth.expiresAt, this.settings.warnBeforeMs, this.now());
+    const loginEnd = this.known.kind === 'valid' ? this.known.credentials.oauth.refreshTokenExpiresAt : local.oauth.refreshTokenExpiresAt;
+    this.journal.warnThresholds('login', loginEnd, this.settings.loginWarnBeforeMs ?? DEFAULT_LOGIN_WARN_BEFORE_MS, this.now());
+  }
+
+  /** Inside the CLI's window with refresh on and nothing refreshed yet: a worker started now would refresh by itself. */
+  awaitingRefresh(): boolean {
+    const local = credentialsOf(this.localView);
+    return this.settings.refresh !== undefined && local !== undefined && inCliWindow(local.oauth.expiresAt, this.now());
+  }
+
+  get local(): LocalView {
+    return this.localView;
   }
 
   private async flush(timeoutMs: number): Promise<void> {
-    const local = await this.readLocal().catch(() => undefined);
-    if (local?.kind !== 'valid' || decideSync(local, this.knownSide()) !== 'push') return;
-    const bounded = { ...this.context, retry: { ...this.context.retry, deadlineMs: Math.max(1000, timeoutMs - 500) } };
-    await this.push(local.credentials, 'shutdown', bounded);
+    const bound = { deadlineMs: Math.max(500, timeoutMs), signal: AbortSignal.timeout(Math.max(500, timeoutMs)) };
+    if (this.delivered?.unpushed !== undefined) return this.push(this.delivered.unpushed, 'shutdown', bound);
+    const local = await this.file.read().catch(() => undefined);
+    if (local === undefined || !isFullCopy(local) || this.delivered === undefined || !isRefreshOf(local.credentials, this.delivered.credentials)) return;
+    await this.push(local.credentials, 'shutdown', bound);
   }
-
-  private knownSide(): SideState {
-    return this.known ? { kind: 'valid', credentials: this.known.credentials } : { kind: 'missing' };
-  }
-
-  // --- timers -----------------------------------------------------------------------------------
 
   private schedulePull(): void {
     if (this.stopped || this.settings.pullIntervalMs <= 0) return;
@@ -314,125 +467,8 @@ export class SyncEngine {
       void this.enqueue(() => this.reconcile('pull', { failHard: false })).finally(() => this.schedulePull());
     }, this.settings.pullIntervalMs);
   }
-
-  private scheduleRefresh(delayOverrideMs?: number): void {
-    const refresh = this.settings.refresh;
-    if (!refresh || this.stopped || !this.known) return;
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    const dueAt = this.known.credentials.oauth.expiresAt - refresh.beforeMs + Math.random() * refresh.jitterMs;
-    const delay = delayOverrideMs ?? Math.max(0, dueAt - this.context.now());
-    this.refreshTimer = setTimeout(() => void this.enqueue(() => this.proactiveRefresh()), Math.min(delay, 2 ** 31 - 1));
-  }
-
-  /**
-   * Refresh the login for everyone: re-read; if someone already refreshed, pull; if someone holds the
-   * lease, wait; else claim the lease by compare-and-swap, refresh at the OAuth endpoint, keep the new
-   * tokens locally first (so a crash loses nothing), then publish them through the store.
-   */
-  private async proactiveRefresh(): Promise<void> {
-    const refresh = this.settings.refresh;
-    if (!refresh) return;
-    const { logger } = this.context;
-    try {
-      const store = await this.readStore();
-      if (!store) return this.scheduleRefresh(this.settings.pullIntervalMs);
-      const now = this.context.now();
-      if (store.credentials.oauth.expiresAt - now > refresh.beforeMs) {
-        await this.applyPull(store, 'someone else refreshed');
-        return this.scheduleRefresh();
-      }
-      const lease = readLease(store.credentials);
-      if (lease && lease.until > now && lease.holder !== this.settings.holderId) {
-        logger.debug({ holder: lease.holder }, 'another sidecar is refreshing; waiting for its result');
-        return this.scheduleRefresh(Math.min(lease.until - now, 2000) + Math.random() * 500);
-      }
-
-      this.counters.storeCalls += 1;
-      const claimText = withLease(store.credentials, { holder: this.settings.holderId, until: now + refresh.leaseMs });
-      let claimVersion: string | undefined;
-      try {
-        claimVersion = (await writeStore(this.provider, claimText, store.version, this.context)).version;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        this.counters.conflicts += 1;
-        await resolveConflict(this.provider, store.version, this.context);
-        return this.scheduleRefresh(200 + Math.random() * 800);
-      }
-      if (this.provider.writes === 'detect-conflict') {
-        // Without a true compare-and-swap two claims can both land; the one still latest after a pause wins.
-        await new Promise((resolve) => setTimeout(resolve, this.settings.leaseSettleMs));
-        const settled = await this.readStore();
-        if (!settled || settled.version !== claimVersion || readLease(settled.credentials)?.holder !== this.settings.holderId) {
-          return this.scheduleRefresh(500 + Math.random() * 1000);
-        }
-      }
-
-      logger.info({ expiresAt: iso(store.credentials.oauth.expiresAt) }, 'refreshing the login for all workers');
-      let tokens: RefreshedTokens;
-      try {
-        tokens = await withRetry(
-          'refreshing the OAuth login',
-          (attempt) => refresh.refresh(store.credentials.oauth.refreshToken, { signal: attempt.signal, timeoutMs: attempt.timeoutMs }),
-          { ...this.context.retry, deadlineMs: Math.max(1000, refresh.leaseMs / 2) },
-        );
-      } catch (error) {
-        this.fail('refresh', describeCause(error));
-        if (error instanceof InvalidGrantError) {
-          logger.warn('the refresh token was already used (another party refreshed); pulling instead');
-          const latest = await this.readStore();
-          if (latest) await this.applyPull(latest, 'refresh lost the race');
-          return this.scheduleRefresh(this.settings.pullIntervalMs);
-        }
-        throw error;
-      }
-
-      const refreshedText = applyRefreshedTokens(store.credentials.text, tokens);
-      const refreshed = parseCredentials(refreshedText);
-      // The new tokens reach the disk before anything else can fail: a crash now loses nothing.
-      await this.writeLocal(refreshed);
-      this.counters.refreshes += 1;
-      this.record('refresh', true, `refreshed; new token expires ${iso(tokens.expiresAt)}`);
-      this.known = { credentials: store.credentials, version: claimVersion };
-      await this.push(refreshed, 'proactive refresh');
-    } catch (error) {
-      this.fail('refresh', describeCause(error));
-      logger.warn({ reason: describeCause(error) }, 'proactive refresh failed; will try again');
-      this.scheduleRefresh(Math.min(this.settings.pullIntervalMs, 30_000));
-    }
-  }
-
-  // --- bookkeeping ------------------------------------------------------------------------------
-
-  private warnIfExpiring(): void {
-    if (this.localState.kind !== 'valid') return;
-    const { oauth } = this.localState.credentials;
-    for (const threshold of this.settings.warnBeforeMs) {
-      const key = `${oauth.expiresAt}:${threshold}`;
-      const expiry = assessExpiry(oauth, this.context.now(), threshold);
-      if (expiry.state !== 'valid' && !this.warned.has(key)) {
-        this.warned.add(key);
-        this.context.logger.warn(
-          { expiresAt: iso(oauth.expiresAt), left: formatDuration(expiry.msLeft) },
-          expiry.state === 'expired' ? 'the local access token has expired' : `the local access token expires in ${formatDuration(expiry.msLeft)}`,
-        );
-      }
-    }
-  }
-
-  private record(operation: SyncOperation, ok: boolean, detail: string): void {
-    const at = this.context.now();
-    this.last[operation] = { at, ok, detail };
-    if (ok) this.lastSuccess[operation] = at;
-  }
-
-  private fail(kind: string, detail: string): void {
-    this.counters.failures[kind] = (this.counters.failures[kind] ?? 0) + 1;
-    const record = { at: this.context.now(), ok: false, detail };
-    this.lastError = record;
-    if (kind === 'pull' || kind === 'push' || kind === 'refresh') this.last[kind] = record;
-  }
 }
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }

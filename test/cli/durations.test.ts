@@ -21,7 +21,8 @@ describe('duration flags: bounded, "off" spelled out, printed one way', () => {
     ['--flush-timeout 0', ['--flush-timeout', '0'], /^--flush-timeout 0: a duration of at least 1s is needed/],
     ['--timeout 0', ['--timeout', '0'], /^--timeout 0: a duration of at least 1s is needed/],
     ['--warn-before 1h,0', ['--warn-before', '1h,0'], /^--warn-before 0: a duration of at least 1s is needed/],
-    ['--refresh-jitter longer than --refresh-before', ['--refresh-before', '30m', '--refresh-jitter', '45m'], /^--refresh-jitter \(45m\) must be shorter than --refresh-before \(30m\)/],
+    // Stricter since issue 12: the jitter must leave the refresh 7m before expiry, outside the CLI's window.
+    ['--refresh-jitter longer than --refresh-before', ['--refresh-before', '30m', '--refresh-jitter', '45m'], /^--refresh-jitter must leave --refresh-before minus the jitter at least 7m/],
     ['pulling off with proactive refresh', ['--refresh-before', '30m', '--pull-interval', 'off'], /^--pull-interval off cannot go with --refresh-before/],
   ])('%s: exit 64 with the bound and its reason', async (_name, flags, message) => {
     const result = await runCli([...sidecar(tempDir(), ...flags), '--dry-run']);

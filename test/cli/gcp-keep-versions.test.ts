@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeGcp, type RunningFakeGcp } from '../fakes/gcp-secret-manager.js';
-import { logLines, runCli, type CliOptions } from '../support/cli.js';
+import { logLines, runCli, type CliOptions, fatalMessage } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -70,7 +70,7 @@ describe('push --gcp-keep-versions', () => {
     const result = await push(name, from, ['--gcp-keep-versions', value]);
 
     expect(result.code).toBe(code);
-    expect(result.stderr).toMatch(message);
+    expect(fatalMessage(result.stderr)).toMatch(message);
     expect(fake.store.get(fake.storeKey(name))?.versions).toHaveLength(1);
   });
 });

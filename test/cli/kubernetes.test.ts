@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startFakeKubernetes, type RunningFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { fatalMessage, runCli, type CliOptions } from '../support/cli.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
+import { sameLogin } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -126,7 +127,7 @@ describe('claude-creds --provider kubernetes (as a process)', () => {
           await waitUntil(() => read() !== '', 'the first fetch');
           await fake.rotateToken(); // the old token stops working at once
           await writeLikeClaudeCli(local, refreshed.json);
-          await waitUntil(() => fake.valueOf(name) === refreshed.json, 'the refreshed login in the Secret');
+          await waitUntil(() => sameLogin(fake.valueOf(name), refreshed.json), 'the refreshed login in the Secret');
           fake.putSecret(name, { 'credentials.json': newer.json });
           await waitUntil(() => read() === newer.json, 'the newer login pulled into the file');
           child.kill('SIGTERM');

@@ -5,8 +5,10 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { fatalMessage, logLines, runCli } from '../support/cli.js';
 import { writeLikeClaudeCli } from '../support/claude-cli-writer.js';
+import { loginOf } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { assertNoLeaks } from '../support/leak-check.js';
+import { startFakeAws } from '../fakes/aws-secrets-manager.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const HOUR = 3600_000;
@@ -81,7 +83,7 @@ describe('claude-creds sidecar (as a process)', () => {
     expect(bodies.filter((body) => body.startsWith('error'))).toEqual([]);
     expect(bodies).toHaveLength(2); // the endpoint checks above really ran
     expect(result.code).toBe(0);
-    expect(readFileSync(store, 'utf8')).toBe(refreshed.json);
+    expect(loginOf(readFileSync(store, 'utf8'))).toEqual(loginOf(refreshed.json));
     const messages = logLines(result.stderr).map((line) => line.msg);
     expect(messages).toContain('shutting down: pushing anything newer first');
     // The interval in the printed form (it was "3600000 ms").
@@ -132,13 +134,19 @@ describe('claude-creds sidecar (as a process)', () => {
       env: { CLAUDE_CONFIG_DIR: join(dir, 'cfg') },
     });
     expect(result.code).toBe(5);
-    expect(readFileSync(store, 'utf8')).toBe(refreshed.json);
+    expect(loginOf(readFileSync(store, 'utf8'))).toEqual(loginOf(refreshed.json));
   });
 
   test.each([
     [['sidecar', '--worker-copy', 'access-only'], /--worker-copy access-only needs --refresh-before/],
     [['sidecar', '--health-port', 'http'], /--health-port takes a port number/],
     [['sidecar', '--pull-interval', 'often'], /--pull-interval takes a duration/],
+    // Settings that cannot work (issue 12): a lead inside the CLI's own window, jitter into it, a read-only store.
+    [['sidecar', '--refresh-before', '4m'], /--refresh-before must be at least 7m: the Claude CLI refreshes by itself in the last 5m/],
+    [['sidecar', '--refresh-before', '6m59s'], /--refresh-before must be at least 7m/],
+    [['sidecar', '--refresh-before', '10m', '--refresh-jitter', '5m'], /--refresh-jitter must leave --refresh-before minus the jitter at least 7m/],
+    [['sidecar', '--provider', 'env', '--refresh-before', '30m'], /the env provider is read-only/],
+    [['run', '--sync', '--provider', 'env', '--', 'true'], /the env provider is read-only/],
   ])('refuses %j with a usage error', async (args, message) => {
     const dir = tempDir();
     const result = await runCli([...args, '--secret', join(dir, 'store.json'), '--out', join(dir, 'c.json')]);
@@ -146,4 +154,40 @@ describe('claude-creds sidecar (as a process)', () => {
     expect(fatalMessage(result.stderr)).toMatch(message);
     await sleep(0);
   });
+
+  test.each([3000, 1000])('with the store down, SIGTERM ends the sidecar within --flush-timeout %i ms (retries in flight cut short)', async (flushMs) => {
+    const aws = await startFakeAws();
+    try {
+      const dir = tempDir();
+      const name = `down-${flushMs}`;
+      aws.store.addVersion(aws.storeKey(name), makeFakeCredentials({ expiresAt: Date.now() + 2 * HOUR }).json);
+      const local = join(dir, 'worker', '.credentials.json');
+      let signalledAt = 0;
+      const result = await runCli(
+        ['sidecar', ...aws.cliArgs, '--secret', name, '--out', local, '--pull-interval', '1s', '--timeout', '60s', '--flush-timeout', `${flushMs}ms`],
+        {
+          env: { ...aws.cliEnv, CLAUDE_CONFIG_DIR: join(dir, 'worker') },
+          timeoutMs: 90_000,
+          onSpawn: (child) => {
+            void (async () => {
+              await waitForLog(child, 'keeping the local file and the store in step');
+              // The store goes down: every call fails after 2 s; pulls retry for up to --timeout (60 s).
+              aws.faults.failRandomly(1, 'unavailable').delay(2000);
+              await writeLikeClaudeCli(local, makeFakeCredentials({ expiresAt: Date.now() + 8 * HOUR }).json);
+              await sleep(1500);
+              signalledAt = Date.now();
+              child.kill('SIGTERM');
+            })();
+          },
+        },
+      );
+      const took = Date.now() - signalledAt;
+      console.log(`[shutdown] sidecar with the store down exited ${took} ms after SIGTERM, --flush-timeout ${flushMs} ms`);
+      expect(result.code).toBe(0);
+      expect(took).toBeLessThan(flushMs + 1500);
+    } finally {
+      await aws.close();
+    }
+  }, 100_000);
 });
+

@@ -68,4 +68,29 @@ describe('claude-creds status', () => {
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ state: 'invalid', present: true, valid: false });
   });
+
+  test.each([
+    ['ends in 20 days: valid, the end shown', 20, 0, 'valid', false, [] as string[]],
+    ['ends in 2 days: expiring (exit 1) while the token is fresh, with the advice', 2, 1, 'expiring', true, [] as string[]],
+    ['ends in 2 days with --login-warn-before 1d: valid', 2, 0, 'valid', false, ['--login-warn-before', '1d']],
+  ])('the login\'s end: %s', async (_name, days, code, state, expiring, extra) => {
+    const dir = tempDir();
+    const end = Date.now() + days * 24 * hour;
+    writeFileSync(join(dir, '.credentials.json'), makeFakeCredentials({ expiresAt: Date.now() + 8 * hour, extraOAuth: { refreshTokenExpiresAt: end } }).json);
+    const json = await runCli(['status', '--json', ...extra], { env: { CLAUDE_CONFIG_DIR: dir } });
+    expect(json.code).toBe(code);
+    const report = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ state, loginEndsAt: new Date(end).toISOString(), loginExpiring: expiring });
+    const text = await runCli(['status', ...extra], { env: { CLAUDE_CONFIG_DIR: dir } });
+    expect(text.code).toBe(code);
+    expect(text.stdout).toContain(`login ends: ${new Date(end).toISOString()}`);
+    expect(text.stdout.includes('run `claude login` and `claude-creds push`')).toBe(expiring);
+  });
+
+  test('a file that does not say when its login ends says so', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, '.credentials.json'), makeFakeCredentials({ expiresAt: Date.now() + 8 * hour }).json);
+    const text = await runCli(['status'], { env: { CLAUDE_CONFIG_DIR: dir } });
+    expect(text.stdout).toMatch(/login ends: unknown/);
+  });
 });

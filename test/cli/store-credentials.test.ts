@@ -46,7 +46,8 @@ describe.each(cases)('the %s provider\'s store credentials', (name, start) => {
       variables.filter((variable) => fake.cliEnv[variable] === undefined && !UNSET[variable]).map((variable) => [variable, `dummy-${variable.toLowerCase()}`]),
     );
     const expected = variables.filter((variable) => !UNSET[variable]);
-    const result = await runCli([...fake.cliArgs, '--secret', fake.secretRef('withheld'), '--timeout', '20s', '--', 'sh', '-c', 'env | cut -d= -f1'], {
+    // --log-level info: the wrapper is quiet by default, and the line naming what was withheld is a step.
+    const result = await runCli([...fake.cliArgs, '--secret', fake.secretRef('withheld'), '--timeout', '20s', '--log-level', 'info', '--', 'sh', '-c', 'env | cut -d= -f1'], {
       env: { ...dummies, ...fake.cliEnv, CLAUDE_CONFIG_DIR: tempDir(), KEEP_ME: '1' },
     });
     expect(result.code, result.stderr).toBe(0);

@@ -53,7 +53,8 @@ describe('system errors of common setups, named with their fix', () => {
       const result = await runCli(['fetch'], { env: { CLAUDE_CONFIG_DIR: config, ...login() } });
       expect(result.code, result.stderr).toBe(73);
       const message = fatalMessage(result.stderr);
-      expect(message).toContain(`cannot create the directory ${config}: ${volume} is on a read-only filesystem, so ${join(volume, 'home')} cannot be created there`);
+      // The race-safe writer creates the missing directories one by one: the first it cannot make is named.
+      expect(message).toContain(`cannot create the directory ${join(volume, 'home')}: ${volume} is on a read-only filesystem, so ${join(volume, 'home')} cannot be created there`);
       expect(message).toMatch(/mount a writable volume/);
       expect(message).not.toMatch(/ENOENT/);
     } finally {

@@ -29,6 +29,8 @@ export interface FakeOAuthOptions {
   scope: string;
   /** Refuse any client id but the Claude CLI's with 401 invalid_client. */
   checkClientId: boolean;
+  /** Refuse (403 unauthorized_client) requests whose User-Agent matches: a service that turns a client away. */
+  refuseUserAgent: RegExp | undefined;
   /** Quote the presented refresh token in `error_description`, as a careless server might: proves the client scrubs it. */
   echoTokenInErrors: boolean;
   /**
@@ -84,6 +86,8 @@ export interface FakeOAuthServer {
   refreshCount(): number;
   /** Count of refreshes refused because the refresh token had already been rotated (reuse). */
   reusedCount(): number;
+  /** Whether `refreshToken` was issued here and already rotated away (presenting it now is `invalid_grant`). */
+  isRotated(refreshToken: string): boolean;
   /** Options that can be changed between calls. */
   options: FakeOAuthOptions;
   close(): Promise<void>;
@@ -94,6 +98,7 @@ const DEFAULT_OPTIONS: FakeOAuthOptions = {
   omitRefreshToken: false,
   scope: DEFAULT_OAUTH_SETTINGS.scope,
   checkClientId: true,
+  refuseUserAgent: undefined,
   echoTokenInErrors: false,
   transformResponse: undefined,
   refreshTokenExpiresInSeconds: undefined,
@@ -163,6 +168,11 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
       return send(response, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
     }
 
+    if (options.refuseUserAgent !== undefined && options.refuseUserAgent.test(String(request.headers['user-agent'] ?? ''))) {
+      record(false, 'refused_client');
+      return send(response, 403, { error: 'unauthorized_client', error_description: 'This client may not refresh tokens' });
+    }
+
     const state = refreshTokens.get(presented);
     if (state === undefined || !state.live) {
       record(false, state === undefined ? 'unknown' : 'dead');
@@ -224,6 +234,7 @@ export async function startFakeOAuthServer(initial: Partial<FakeOAuthOptions> = 
     },
     refreshCount: () => requests.filter((r) => r.accepted).length,
     reusedCount: () => requests.filter((r) => r.reason === 'dead').length,
+    isRotated: (refreshToken) => refreshTokens.get(refreshToken)?.live === false,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -11,6 +11,7 @@ import {
   DEFAULT_OAUTH_SETTINGS,
   applyRefreshedTokens,
   refreshOAuthTokens,
+  requestScopeFor,
   type RefreshedTokens,
 } from '../../src/oauth/refresh-client.js';
 import { withRetry, type RetryPolicy } from '../../src/core/retry.js';
@@ -288,12 +289,52 @@ describe('refreshOAuthTokens', () => {
     expect(error.message).not.toContain(login.refreshToken.slice(-20));
   });
 
-  test('the defaults are the values the Claude CLI sends', () => {
+  test('the defaults are the values the Claude CLI (2.1.332) sends', () => {
     expect(DEFAULT_OAUTH_SETTINGS).toEqual({
       tokenUrl: 'https://platform.claude.com/v1/oauth/token',
       clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
-      scope: 'user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload',
+      scope: 'user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload user:plugins',
     });
+  });
+
+  test('sends client_id and scope always, and a User-Agent that says it is claude-creds', async () => {
+    const login = fake.issueLogin();
+    await refreshOAuthTokens(login.refreshToken, { ...fake.settings, userAgent: 'claude-creds/9.9.9' }, { now });
+    const request = fake.requests.at(-1);
+    expect(request).toMatchObject({ accepted: true, clientId: fake.settings.clientId, scope: fake.settings.scope, userAgent: 'claude-creds/9.9.9' });
+  });
+
+  test.each([
+    ['no clientId of its own: the CLI\'s id and scope, plus the kept scopes the login had', { scopes: ['user:inference', 'user:projects:read', 'user:other'] }, DEFAULT_OAUTH_SETTINGS.clientId, `${DEFAULT_OAUTH_SETTINGS.scope} user:projects:read`],
+    ['its own clientId: that id, and its own scopes as they are', { clientId: 'custom-client', scopes: ['user:inference', 'user:other'] }, 'custom-client', 'user:inference user:other'],
+  ])('%s', (_name, login, clientId, scope) => {
+    expect(requestScopeFor(login, DEFAULT_OAUTH_SETTINGS)).toEqual({ clientId, scope });
+  });
+
+  test('refresh_token_expires_in becomes the login end, which a refresh never moves later', async () => {
+    fake.options.refreshTokenExpiresInSeconds = 20 * 86_400;
+    const login = fake.issueLogin();
+    const tokens = await refreshOAuthTokens(login.refreshToken, fake.settings, { now });
+    expect(tokens.refreshTokenExpiresAt).toBe(NOW + 20 * 86_400_000);
+    const earlier = NOW + 5 * 86_400_000;
+    const withEnd = JSON.stringify({ claudeAiOauth: { ...JSON.parse(login.json).claudeAiOauth, refreshTokenExpiresAt: earlier } });
+    expect(parseCredentials(applyRefreshedTokens(withEnd, tokens)).oauth.refreshTokenExpiresAt).toBe(earlier);
+    expect(parseCredentials(applyRefreshedTokens(login.json, tokens)).oauth.refreshTokenExpiresAt).toBe(NOW + 20 * 86_400_000);
+  });
+
+  test('a 429 with Retry-After is waited out by the shared retry, never asked again sooner', async () => {
+    const login = fake.issueLogin();
+    fake.faults.failNext(1, 'throttle');
+    const started = Date.now();
+    const tokens = await withRetry('refresh', (attempt) => refreshOAuthTokens(login.refreshToken, fake.settings, { now, signal: attempt.signal }), {
+      deadlineMs: 10_000,
+      initialDelayMs: 10,
+      maxDelayMs: 50,
+      multiplier: 2,
+    });
+    expect(tokens.accessToken).toBeTruthy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(fake.requests.slice(-2).map((r) => r.accepted)).toEqual([false, true]);
   });
 });
 

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { INFERENCE_SCOPE, MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES, parseCredentials, type Credentials } from '../../src/core/credentials.js';
 import { InvalidCredentialsError } from '../../src/core/errors.js';
+import { SYNC_META_KEY, compareLogins, isFromClockAhead } from '../../src/core/freshness.js';
 import { LEASE_KEY, decideSync, localCopyText, storeCopyText, type SideState } from '../../src/core/merge.js';
 import { fatalLines, fatalMessage, runCli } from '../support/cli.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
@@ -248,41 +249,48 @@ const sideArb = (requireRefreshToken: boolean): fc.Arbitrary<SideState> =>
   );
 
 describe('the sync rules (decideSync, localCopyText, storeCopyText)', () => {
-  test('never pick the older token, never push an invalid, blanked or access-only side, and converge in one step', () => {
+  test('never pick an older login or a token from a clock far ahead, never push an invalid, blanked or access-only side, and converge in one step', () => {
     const counts = { push: 0, pull: 0, 'in-sync': 0 };
+    const now = Date.now();
+    const meta = { generation: 1, writtenAt: now, writer: 'property' };
     fc.assert(
       fc.property(sideArb(false), sideArb(true), fc.boolean(), (local, store, accessOnly) => {
-        const direction = decideSync(local, store);
+        const direction = decideSync(local, store, now);
         counts[direction] += 1;
         const localCreds = local.kind === 'valid' ? local.credentials : undefined;
         const storeCreds = store.kind === 'valid' ? store.credentials : undefined;
         if (direction === 'push') {
           expect(localCreds?.oauth.refreshToken).toBeTruthy();
-          if (storeCreds) expect(localCreds?.oauth.expiresAt).toBeGreaterThan(storeCreds.oauth.expiresAt);
-          const pushed = parseCredentials(storeCopyText(localCreds as Credentials, storeCreds));
+          if (storeCreds) {
+            const order = compareLogins(localCreds as Credentials, storeCreds);
+            expect(order).not.toBe('older');
+            if (order !== 'newer') {
+              expect(localCreds?.oauth.expiresAt).toBeGreaterThan(storeCreds.oauth.expiresAt);
+              expect(isFromClockAhead(localCreds as Credentials, now)).toBe(false);
+            }
+          }
+          const pushed = parseCredentials(storeCopyText(localCreds as Credentials, storeCreds, meta));
           expect(pushed.oauth).toEqual(localCreds?.oauth);
-          // Unknown keys of the store survive the push; the lease is the one key that never travels.
-          for (const key of Object.keys(storeCreds?.document ?? {})) if (key !== LEASE_KEY) expect(pushed.document).toHaveProperty([key]);
+          // The store's own keys survive the push; the lease is the one key that never travels.
+          for (const key of Object.keys(storeCreds?.document ?? {})) if (key !== LEASE_KEY && key !== 'claudeAiOauth') expect(pushed.document).toHaveProperty([key]);
           expect(pushed.document).not.toHaveProperty([LEASE_KEY]);
           // Idempotent: the store now holds it, nothing is left to do, and pushing again changes nothing.
-          expect(decideSync(local, { kind: 'valid', credentials: pushed })).toBe('in-sync');
-          expect(storeCopyText(localCreds as Credentials, pushed)).toBe(pushed.text);
+          expect(decideSync(local, { kind: 'valid', credentials: pushed }, now)).toBe('in-sync');
+          expect(storeCopyText(localCreds as Credentials, pushed, meta)).toBe(pushed.text);
         }
         if (direction === 'pull') {
           expect(storeCreds).toBeDefined();
-          if (localCreds) expect(storeCreds?.oauth.expiresAt).toBeGreaterThan(localCreds.oauth.expiresAt);
-          const text = localCopyText(storeCreds as Credentials, localCreds, { accessOnly });
+          if (localCreds) expect(compareLogins(localCreds, storeCreds as Credentials)).not.toBe('newer');
+          const text = localCopyText(storeCreds as Credentials, { document: localCreds?.document, credentials: localCreds }, { accessOnly });
           const pulled = parseCredentials(text, { requireRefreshToken: !accessOnly });
           expect(pulled.oauth.accessToken).toBe(storeCreds?.oauth.accessToken);
           expect(pulled.oauth.expiresAt).toBe(storeCreds?.oauth.expiresAt);
           expect(pulled.oauth.refreshToken).toBe(accessOnly ? '' : storeCreds?.oauth.refreshToken);
           expect(pulled.document).not.toHaveProperty([LEASE_KEY]);
-          expect(decideSync({ kind: 'valid', credentials: pulled }, store)).toBe('in-sync');
-          expect(localCopyText(storeCreds as Credentials, pulled, { accessOnly })).toBe(text);
-        }
-        if (direction === 'in-sync' && localCreds && storeCreds) {
-          expect(storeCreds.oauth.expiresAt <= localCreds.oauth.expiresAt).toBe(true);
-          if (localCreds.oauth.refreshToken !== '') expect(localCreds.oauth.expiresAt).toBe(storeCreds.oauth.expiresAt);
+          // The worker's own top-level keys stay its own.
+          for (const key of Object.keys(localCreds?.document ?? {})) if (key !== LEASE_KEY && key !== SYNC_META_KEY) expect(pulled.document).toHaveProperty([key]);
+          expect(decideSync({ kind: 'valid', credentials: pulled }, store, now)).toBe('in-sync');
+          expect(localCopyText(storeCreds as Credentials, { document: pulled.document, credentials: pulled }, { accessOnly })).toBe(text);
         }
         if (local.kind !== 'valid') expect(direction).not.toBe('push');
         if (store.kind !== 'valid') expect(direction).not.toBe('pull');

@@ -39,8 +39,9 @@ describe('fetch when the disk is in the way: exit 73, the old file intact, no te
     const old = makeFakeCredentials().json;
     const out = join(dir, '.credentials.json');
     writeFileSync(out, old, { mode: 0o600 });
-    // ~96 KiB of unknown keys: larger than what is left on the small disks below, valid credentials all the same.
-    const newJson = makeFakeCredentials({ extraTopLevel: { padding: 'p'.repeat(96 * 1024) } }).json;
+    // ~96 KiB of unknown keys inside the login (only the login travels to an existing file): larger than
+    // what is left on the small disks below, valid credentials all the same.
+    const newJson = makeFakeCredentials({ extraOAuth: { padding: 'p'.repeat(96 * 1024) } }).json;
     const storeFile = join(work, `store-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(storeFile, newJson, { mode: 0o644 });
     return { dir, out, old, storeFile, newJson };

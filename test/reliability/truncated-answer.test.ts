@@ -67,7 +67,7 @@ describe.each(fakes)('a truncated answer from the %s store', (name, start, readO
     const { result, ms } = await fetch('3s');
     figure(`truncated answers (${name}, ${kind})`, { exit: result.code ?? 'signal', attempts: fake.faults.count(readOperation), ms });
     expect(result.code, result.stderr).toBe(69);
-    expect(result.stderr).toMatch(/still failing after \d+ attempts in 3 s/);
+    expect(result.stderr).toMatch(/still failing after \d+ attempts in 3s/);
     expect(fake.faults.count(readOperation)).toBeGreaterThanOrEqual(2);
   });
 });

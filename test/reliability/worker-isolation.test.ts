@@ -103,7 +103,7 @@ describe.skipIf(skipReason !== undefined)(`the worker cannot read the secret fro
 
   async function syncArgs(name: string): Promise<string[]> {
     // --refresh-before is required for an access-only copy; the token has hours left, so no refresh is due.
-    return ['--sync', ...vault.cliArgs, '--secret', vault.secretRef(name), '--worker-copy', 'access-only', '--refresh-before', '1m', '--oauth-token-url', `http://127.0.0.1:${await closedPort()}/token`];
+    return ['--sync', ...vault.cliArgs, '--secret', vault.secretRef(name), '--worker-copy', 'access-only', '--refresh-before', '10m', '--oauth-token-url', `http://127.0.0.1:${await closedPort()}/token`];
   }
 
   test('run --sync --worker-copy access-only --provider vault --user: neither VAULT_TOKEN nor the refresh token is anywhere the worker can read', async () => {

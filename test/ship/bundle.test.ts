@@ -15,6 +15,7 @@ import { startFakeGcp } from '../fakes/gcp-secret-manager.js';
 import { startFakeKubernetes } from '../fakes/kubernetes-api.js';
 import { startFakeVault } from '../fakes/vault.js';
 import type { RunningFake } from '../fakes/running-fake.js';
+import { loginOf } from '../support/sync-harness.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
 import { BUNDLE_ENTRY, BUNDLE_NODE, ROOT, buildBundle, copyIntoEmptyDir, nodeModulesAbove, runBundle, type Build, type Metafile } from './ship-support.js';
@@ -167,7 +168,8 @@ describe.each(cloudCases)('the bundle with the $name provider against its local 
     const pushed = await runBundle(entry, ['push', '--secret', secret, '--from', join(dir, 'login.json'), ...flags], { env: fake.cliEnv });
     expect(pushed.code, pushed.stderr).toBe(0);
     const stored = fake.store.latest(fake.storeKey('bundle-round-trip'))?.value ?? '';
-    expect(payloadOf(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8'))).toBe(login.json);
+    // The store's copy carries claude-creds' generation beside the login; the worker's copy is the login's bytes.
+    expect(loginOf(payloadOf(typeof stored === 'string' ? stored : Buffer.from(stored).toString('utf8')))).toEqual(loginOf(login.json));
     const out = join(dir, 'worker', '.credentials.json');
     const fetched = await runBundle(entry, ['fetch', '--secret', secret, '--out', out, ...flags], { env: fake.cliEnv });
     expect(fetched.code, fetched.stderr).toBe(0);

@@ -76,6 +76,8 @@ export interface SimulatedClaudeCliOptions {
   readonly timing?: Partial<LockTiming>;
   readonly refreshTimeoutMs?: number;
   readonly random?: () => number;
+  /** This CLI's clock (default Date.now): a worker whose clock runs ahead judges expiry by it. Locks keep the kernel's. */
+  readonly now?: () => number;
 }
 
 export type RefreshOutcome =
@@ -162,6 +164,10 @@ export class SimulatedClaudeCli {
     this.random = options.random ?? Math.random;
   }
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   report(): SimulatedClaudeCliReport {
     return { version: this.version, counts: { ...this.counts }, takeoverOutcomes: [...this.takeoverOutcomes], outcomes: [...this.outcomes] };
   }
@@ -171,14 +177,14 @@ export class SimulatedClaudeCli {
     this.counts.requests += 1;
     await this.checkMtime();
     const entry = tokensOf(this.cached);
-    const refresh = entry?.accessToken && inRefreshWindow(entry.expiresAt) ? await this.refresh(entry.accessToken) : undefined;
+    const refresh = entry?.accessToken && inRefreshWindow(entry.expiresAt, this.now()) ? await this.refresh(entry.accessToken) : undefined;
     let sending: CliTokens | undefined = tokensOf(this.cached);
     if (refresh === 'invalid_grant' || refresh === 'known_dead_refresh_token') {
       if (!this.profile.usesOldTokenAfterInvalidGrant) return this.finish({ result: 'login_failed', refresh, sentExpiredToken: false });
       sending = entry;
     }
     if (!sending?.accessToken) return this.finish({ result: 'not_logged_in', refresh, sentExpiredToken: false });
-    const sentExpiredToken = typeof sending.expiresAt === 'number' && sending.expiresAt <= Date.now();
+    const sentExpiredToken = typeof sending.expiresAt === 'number' && sending.expiresAt <= this.now();
     const apiStatus = await this.sendApiRequest(sending.accessToken);
     return this.finish({ result: 'api', refresh, sentExpiredToken, ...(apiStatus === undefined ? {} : { apiStatus }) });
   }
@@ -222,7 +228,7 @@ export class SimulatedClaudeCli {
     if (!before?.refreshToken) return 'no_refresh_token';
     if (this.deadRefreshTokens.has(before.refreshToken)) return 'known_dead_refresh_token';
     if (before.accessToken !== entryAccessToken) return this.raceResolved();
-    if (!inRefreshWindow(before.expiresAt)) return 'not_needed';
+    if (!inRefreshWindow(before.expiresAt, this.now())) return 'not_needed';
 
     await mkdir(this.options.configDir, { recursive: true });
     let locked;
@@ -254,7 +260,7 @@ export class SimulatedClaudeCli {
     const tokens = await this.reread();
     if (!tokens?.refreshToken) return 'no_refresh_token';
     if (tokens.accessToken !== entryAccessToken) return this.raceResolved();
-    if (!inRefreshWindow(tokens.expiresAt)) return 'not_needed';
+    if (!inRefreshWindow(tokens.expiresAt, this.now())) return 'not_needed';
     if (this.deadRefreshTokens.has(tokens.refreshToken)) return 'known_dead_refresh_token';
     const posted = tokens.refreshToken;
     const answer = await this.postRefresh(tokens);
@@ -263,7 +269,7 @@ export class SimulatedClaudeCli {
       this.counts.refreshed += 1;
       // Both versions skip saving an answer whose scope lacks user:inference (`xj` / `rV`).
       if (!answer.tokens.scopes.includes('user:inference')) return 'refreshed';
-      const now = Date.now();
+      const now = this.now();
       let adopted = false;
       await mutateDocument(configDir, (document) => {
         if (!this.profile.casSave) return savedBy197(document, answer.tokens);
@@ -323,10 +329,10 @@ export class SimulatedClaudeCli {
           tokens: {
             accessToken: body.access_token,
             refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : (tokens.refreshToken ?? ''),
-            expiresAt: Date.now() + body.expires_in * 1000,
+            expiresAt: this.now() + body.expires_in * 1000,
             refreshTokenExpiresAt:
               this.version === '2.1.332' && typeof body.refresh_token_expires_in === 'number'
-                ? Date.now() + body.refresh_token_expires_in * 1000
+                ? this.now() + body.refresh_token_expires_in * 1000
                 : undefined,
             scopes,
             clientId: tokens.clientId,

@@ -51,3 +51,16 @@ export function expiresAtOf(value: string | Uint8Array | undefined, requireRefre
   if (value === undefined) return -1;
   return parseCredentials(typeof value === 'string' ? value : Buffer.from(value), { requireRefreshToken }).oauth.expiresAt;
 }
+
+/**
+ * The login (`claudeAiOauth`) of a stored or written document: the store's copy also carries claude-creds'
+ * bookkeeping (its generation, a lease), so stores are compared by login, not byte for byte.
+ */
+export function loginOf(value: string | Uint8Array | undefined): unknown {
+  if (value === undefined) return undefined;
+  return (JSON.parse(typeof value === 'string' ? value : Buffer.from(value).toString('utf8')) as { claudeAiOauth?: unknown }).claudeAiOauth;
+}
+
+export function sameLogin(a: string | Uint8Array | undefined, b: string | Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && JSON.stringify(loginOf(a)) === JSON.stringify(loginOf(b));
+}

@@ -17,7 +17,7 @@ import { startFakeOAuthServer, type FakeOAuthServer } from '../fakes/oauth-serve
 import { writeInPlace, writeLikeClaudeCli } from '../support/claude-cli-writer.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
 import { useTempDir } from '../support/temp-dir.js';
-import { HOUR, expiresAtOf as payloadExpiresAt, sleep, syncSettings, testContext, waitFor } from '../support/sync-harness.js';
+import { HOUR, expiresAtOf as payloadExpiresAt, loginOf, sameLogin, sleep, syncSettings, testContext, waitFor } from '../support/sync-harness.js';
 
 // This file's copies include access-only ones, so expiries are read without requiring a refresh token.
 const expiresAtOf = (value: string | Uint8Array | undefined): number => payloadExpiresAt(value, false);
@@ -115,7 +115,7 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
 
     const refreshed = makeFakeCredentials({ expiresAt: Date.now() + 8 * HOUR, extraOAuth: { rateLimitTier: 'default' } });
     await writeLikeClaudeCli(local, refreshed.json);
-    const latency = await waitFor(() => store.current() === refreshed.json, 1000, 'the store to hold the refreshed token');
+    const latency = await waitFor(() => sameLogin(store.current(), refreshed.json), 1000, 'the store to hold the refreshed token');
     console.log(`${storeKind.name}: CLI-style rewrite reached the store in ${latency} ms`);
   });
 
@@ -127,7 +127,7 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
     await startEngine(local, await store.provider());
     const refreshed = makeFakeCredentials({ expiresAt: Date.now() + 8 * HOUR });
     writeInPlace(local, refreshed.json);
-    const latency = await waitFor(() => store.current() === refreshed.json, 1000, 'the store to hold the rewritten token');
+    const latency = await waitFor(() => sameLogin(store.current(), refreshed.json), 1000, 'the store to hold the rewritten token');
     console.log(`${storeKind.name}: in-place rewrite reached the store in ${latency} ms`);
   });
 
@@ -159,7 +159,7 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
     writeInPlace(local, content());
     await sleep(300);
     await engine.idle();
-    expect(store.current()).toBe(good.json);
+    expect(loginOf(store.current())).toEqual(loginOf(good.json));
     expect(store.versions()).toBe(versionsBefore);
   });
 
@@ -203,7 +203,7 @@ describe.each(stores)('sync with the $name store', (storeKind) => {
     expect(text).not.toContain(login.refreshToken);
     expect(JSON.parse(text).claudeAiOauth).not.toHaveProperty('refreshToken');
     expect(JSON.parse(text).claudeAiOauth.expiresAt).toBe(login.expiresAt);
-    expect(store.current()).toBe(login.json); // the store keeps the full login
+    expect(loginOf(store.current())).toEqual(loginOf(login.json)); // the store keeps the full login
   });
 
   test.each([2, 10])('%i sidecars with overlapping CLI refreshes converge on the newest token, the store never going back', async (count) => {

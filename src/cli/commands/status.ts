@@ -12,16 +12,17 @@ import { withLogOptions, type LogFlagValues } from '../options/log-options.js';
 import type { CliRuntime } from '../runtime.js';
 
 const EXAMPLES = `
-Exit codes: 0 valid, 1 expiring (less than the largest --warn-before left), 2 expired,
-3 invalid (also: not a regular file, unreadable), 4 missing; 64 and 78 for bad flags or settings.
---warn-before takes the same comma list as the sidecar's (CLAUDE_CREDS_WARN_BEFORE=1h,10m means
-"expiring" with less than 1h left), so one variable serves both.
+Exit codes: 0 valid, 1 expiring (less than the largest --warn-before left, or the login itself ends
+within the largest --login-warn-before), 2 expired, 3 invalid (also: not a regular file, unreadable),
+4 missing; 64 and 78 for bad flags or settings. --warn-before takes the same comma list as the
+sidecar's (CLAUDE_CREDS_WARN_BEFORE=1h,10m means "expiring" with less than 1h left), so one variable
+serves both.
 
 Examples:
   $ claude-creds status
   $ claude-creds status --json --warn-before 30m`;
 
-type StatusFlagValues = LogFlagValues & KindFlagValues & { readonly out?: string; readonly json?: boolean; readonly warnBefore: string };
+type StatusFlagValues = LogFlagValues & KindFlagValues & { readonly out?: string; readonly json?: boolean; readonly warnBefore: string; readonly loginWarnBefore: string };
 
 export function addStatusCommand(program: Command, runtime: CliRuntime): void {
   withKindOption(withLogOptions(program.command('status')), false)
@@ -33,6 +34,7 @@ export function addStatusCommand(program: Command, runtime: CliRuntime): void {
         .env('CLAUDE_CREDS_WARN_BEFORE')
         .default('5m'),
     )
+    .addOption(new Option('--login-warn-before <durations>', 'report "expiring" when the login itself ends within the largest of these').env('CLAUDE_CREDS_LOGIN_WARN_BEFORE').default('7d,3d,1d'))
     .addHelpText('after', EXAMPLES)
     .action((options: StatusFlagValues) =>
       runtime.run(async () => {
@@ -41,9 +43,10 @@ export function addStatusCommand(program: Command, runtime: CliRuntime): void {
         // says "expiring" once the first of them (the largest) is crossed.
         const warnBeforeMs = Math.max(...parseBoundedDurationList(options.warnBefore, DURATION_BOUNDS.warnBefore));
         const kind = parseKindOption(options.kind);
+        const loginWarnBeforeMs = Math.max(0, ...parseBoundedDurationList(options.loginWarnBefore, { ...DURATION_BOUNDS.warnBefore, flag: '--login-warn-before' }));
         if (options.dryRun) return dryRunReport(`report${kindNote(kind)} on ${path} (expiring when less than ${formatDuration(warnBeforeMs)} is left)`, undefined);
         const now = Date.now();
-        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readStatusInput(path), now, warnBeforeMs) : undefined;
+        let report = kind === undefined || kind === 'oauth' ? buildStatusReport(path, await readStatusInput(path), now, warnBeforeMs, loginWarnBeforeMs) : undefined;
         if (report === undefined || (kind === undefined && report.state === 'missing')) {
           // The other kinds leave their own records beside the (absent) credentials file; never a token.
           const { apiKeyStatus, oauthTokenStatus } = await import('../../commands/kinds.js');

@@ -14,6 +14,7 @@ export interface SyncFlagValues {
   readonly healthHost: string;
   readonly healthStatusDetails?: boolean;
   readonly warnBefore: string;
+  readonly loginWarnBefore: string;
   readonly flushTimeout: string;
 }
 
@@ -34,5 +35,6 @@ export function withSyncOptions(command: Command): Command {
         .helpGroup(HELP_GROUP.health),
     )
     .addOption(new Option('--warn-before <durations>', 'log a warning when the token has less than each of these left').env('CLAUDE_CREDS_WARN_BEFORE').default('1h,10m').helpGroup(HELP_GROUP.sync))
+    .addOption(new Option('--login-warn-before <durations>', 'log a warning when the login itself (about 30 days after `claude login`) has less than each of these left').env('CLAUDE_CREDS_LOGIN_WARN_BEFORE').default('7d,3d,1d').helpGroup(HELP_GROUP.sync))
     .addOption(new Option('--flush-timeout <duration>', 'on SIGTERM, time allowed to push what is newer locally').env('CLAUDE_CREDS_FLUSH_TIMEOUT').default('10s').helpGroup(HELP_GROUP.sync));
 }
