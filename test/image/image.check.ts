@@ -21,9 +21,12 @@ interface Probe {
   gid: number;
   groups: number[];
   envNames: string[];
+  pid: number;
+  ppid: number;
   pid1: string[];
-  parent: string[];
-  parentOfParent: string[];
+  processes: Array<{ pid: number; cmdline: string[] }>;
+  parent: string[] | null;
+  parentOfParent: string[] | null;
   credentials: { mode: number; uid: number; gid: number };
   pid1Environ: string;
 }
@@ -113,14 +116,17 @@ describe('the wrapper, seen from the worker', () => {
   const probe = (args: readonly string[], env: Record<string, string>) =>
     podman(['run', '--rm', '--network', 'none', '-v', `${PROBE_DIR}:/probe:ro`, ...args], { env });
 
-  test('the worker runs as uid 1000 under tini (PID 1) and claude-creds, without the secret\'s variable, and its exit code comes back', async () => {
+  test('the worker runs as uid 1000 as tini\'s child (claude-creds handed its process over), without the secret\'s variable, and its exit code comes back', async () => {
     const login = makeFakeCredentials();
     const result = await probe(['-e', 'CLAUDE_CREDENTIALS_B64', IMAGE, '--', 'node', '/probe/worker-probe.mjs', '7'], { CLAUDE_CREDENTIALS_B64: login.base64 });
     expect(result.code, result.stderr).toBe(7);
     const seen = probeLine(result.stdout);
     expect({ uid: seen.uid, gid: seen.gid }).toEqual({ uid: 1000, gid: 1000 });
     expect(seen.pid1).toEqual(['/usr/bin/tini', '--', 'node', '/opt/claude-creds/claude-creds.mjs', '--', 'node', '/probe/worker-probe.mjs', '7']);
-    expect(seen.parent.slice(0, 2)).toEqual(['node', '/opt/claude-creds/claude-creds.mjs']);
+    // Node 24 has process.execve: claude-creds hands its process over to the worker, so the worker is
+    // tini's child itself and nothing of claude-creds (which held the secret) runs beside it.
+    expect(seen.ppid).toBe(1);
+    expect(seen.processes.map((entry) => entry.pid).sort((a, b) => a - b)).toEqual([1, seen.pid]);
     expect(seen.envNames).not.toContain('CLAUDE_CREDENTIALS_B64');
     expect(seen.envNames).toContain('CLAUDE_CONFIG_DIR');
     expect(seen.credentials).toEqual({ mode: 0o600, uid: 1000, gid: 1000 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startFakeAws, FAKE_AWS_ENV, type RunningFakeAws } from '../fakes/aws-secrets-manager.js';
 import { makeFakeCredentials } from '../support/fake-credentials.js';
+import { sameLogin } from '../support/sync-harness.js';
 import { IMAGE, Resources, healthcheck, podman, podmanOk, volumePath, waitFor } from './podman.js';
 import { adapt, readmeForms, type Form } from './readme-forms.js';
 
@@ -148,7 +149,8 @@ describe('the README\'s sidecar line, against the AWS fake on the host\'s loopba
       const value = fake.store.latest(fake.storeKey(secret))?.value;
       return typeof value === 'string' ? value : value === undefined ? '' : Buffer.from(value).toString('utf8');
     };
-    expect(await waitFor(() => stored() === refreshed.json, 15_000), await logs()).toBe(true);
+    // The store's copy carries claude-creds' generation beside the login: the login is what must match.
+    expect(await waitFor(() => stored() !== '' && sameLogin(stored(), refreshed.json), 15_000), await logs()).toBe(true);
 
     const stopped = await stop(name);
     figures.sidecar = stopped.ms;
@@ -171,13 +173,13 @@ describe('the sidecar\'s pull into /claude, whose parent (/) the node user canno
 });
 
 describe('podman stop on the wrapper', () => {
-  test('SIGTERM reaches the worker through tini and claude-creds: exit 143, in under 2 s', async () => {
+  test('SIGTERM reaches the worker from tini (claude-creds handed its process to it): exit 143, in under 2 s', async () => {
     const login = makeFakeCredentials();
     const name = resources.container('wrapper');
     await podmanOk(['run', '-d', '--name', name, '--network', 'none', '-e', 'CLAUDE_CREDENTIALS_B64', IMAGE, '--', 'sleep', '300'], {
       env: { CLAUDE_CREDENTIALS_B64: login.base64 },
     });
-    // Running the worker: claude-creds has fetched and started `sleep`.
+    // Running the worker: claude-creds has fetched and handed its process over to `sleep`.
     const running = () => podman(['exec', name, 'sh', '-c', 'test -s /claude/.credentials.json && grep -qx sleep /proc/[0-9]*/comm']);
     expect(await waitFor(async () => (await running()).code === 0, 10_000)).toBe(true);
     const stopped = await stop(name);
