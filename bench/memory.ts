@@ -69,6 +69,7 @@ const child = spawn(process.execPath, ['--expose-gc', '--import', join(ROOT, 'te
   env: { PATH: process.env.PATH, HOME: work, ...FAKE_AWS_ENV },
   stdio: ['pipe', 'pipe', 'ignore'],
 });
+process.on('exit', () => child.kill('SIGKILL'));
 const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
 const ask = async (command: string): Promise<Record<string, number>> => {
   child.stdin.write(`${command}\n`);
@@ -83,6 +84,12 @@ for (let done = 0; done < PULLS; done += STEP) {
   process.stderr.write(`memory: ${done + STEP} pulls, heap ${answer.heapUsedKb} KiB (code ${answer.codeKb} KiB)\n`);
 }
 await ask('stop');
+// The probe has stopped its sync; its stdin still holds it open: end that, and make sure it is gone.
+child.stdin.end();
+const exited = new Promise((resolve) => child.once('exit', resolve));
+const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+await exited;
+clearTimeout(killer);
 const storeCalls = aws.faults.calls.length;
 await aws.close();
 process.stderr.write(`memory: waiting for the idle sidecar (${IDLE_SECONDS} s from its start)\n`);
