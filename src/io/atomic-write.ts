@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink, type FileHandle } from './immediate-fs.js';
 import { basename, dirname, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { WriteError } from '../core/errors.js';

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, readlinkSync } from 'node:fs';
-import { open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { immediateLockFs, open, realpath, rename, rm, stat, unlink } from './immediate-fs.js';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SafeDirectory } from './safe-directory.js';
@@ -153,6 +153,7 @@ async function holdStorageLock<T>(configDir: string, paths: ClaudeLockPaths, tas
       release = await lockfile.lock(join(configDir, '.storage-write'), {
         lockfilePath: paths.storageLock,
         realpath: false,
+        fs: immediateLockFs,
         stale: STORAGE_STALE_MS,
         update: UPDATE_MS,
         retries: 0,
@@ -182,6 +183,7 @@ async function acquire(target: string, lockPath: string, recordPath: string, dea
       return await lockfile.lock(target, {
         lockfilePath: lockPath,
         realpath: false,
+        fs: immediateLockFs,
         stale: recordMatches ? STALE_WITH_RECORD_MS : STALE_MS,
         update: UPDATE_MS,
         retries: 0,
@@ -208,7 +210,7 @@ async function acquire(target: string, lockPath: string, recordPath: string, dea
 async function tryLegacy(configDir: string, lockPath: string): Promise<(() => Promise<void>) | 'contended'> {
   if (lockPath === '') return noLock;
   try {
-    return await lockfile.lock(configDir, { lockfilePath: lockPath, realpath: false, stale: STALE_MS, update: UPDATE_MS, retries: 0, onCompromised: () => undefined });
+    return await lockfile.lock(configDir, { lockfilePath: lockPath, realpath: false, fs: immediateLockFs, stale: STALE_MS, update: UPDATE_MS, retries: 0, onCompromised: () => undefined });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ELOCKED') return 'contended';

@@ -5,7 +5,7 @@
  * by-path fallback where /proc/self/fd does not work, plus the errno wording both share.
  */
 import { closeSync, constants, openSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, type FileHandle } from './immediate-fs.js';
 import { dirname } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { fileSystemErrorHint, withUserPaths } from './system-error-hints.js';

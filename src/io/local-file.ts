@@ -3,7 +3,7 @@
  * mount needs), at most one byte over the payload limit so a huge or endless file cannot exhaust memory.
  */
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open } from './immediate-fs.js';
 import { MAX_PAYLOAD_BYTES } from '../core/credentials.js';
 import { ConfigError, NotFoundError, PermissionDeniedError, describeCause } from '../core/errors.js';
 

@@ -13,7 +13,7 @@
  * Without /proc/self/fd (not Linux) the same checks are made by path: best effort, said in the README.
  */
 import type { Stats } from 'node:fs';
-import { lstat, readdir, type FileHandle } from 'node:fs/promises';
+import { lstat, readdir, type FileHandle } from './immediate-fs.js';
 import { dirname, resolve } from 'node:path';
 import type { Owner } from '../core/config.js';
 import { WriteError, describeCause } from '../core/errors.js';
