@@ -54,8 +54,9 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   minify: true,
-  // Stack traces are never shown to users (one-line errors), but keep class names for `instanceof` logs.
-  keepNames: true,
+  // No keepNames: its per-function name bookkeeping ran on every start (docs/performance.md). Stack
+  // traces are never shown to users (one-line errors), and each error class names itself as a string.
+  keepNames: false,
   legalComments: 'external',
   banner: { js: REQUIRE_BANNER },
   inject: [SHIMS],

@@ -124,6 +124,22 @@ describe('the bundle, copied alone into an empty directory', () => {
     expect(Number(wrapped.stdout.trim())).toBe(Buffer.byteLength(login.json));
   });
 
+  // The bundle is minified without keepNames: each error class must name itself, or errorType turns into
+  // a minified identifier (what this table caught when keepNames was first turned off).
+  test.each([
+    ['credentials that are neither JSON nor base64', ['fetch'], 65, 'InvalidCredentialsError'],
+    ['a store file that does not exist', ['fetch', '--provider', 'file', '--secret', '/nonexistent/claude-creds/store.json'], 66, 'NotFoundError'],
+    ['a flag the command does not take', ['fetch', '--refresh-before', '10m'], 64, 'UsageError'],
+    ['the sidecar on the read-only env provider', ['sidecar', '--provider', 'env'], 64, 'UsageError'],
+  ])('the fatal line of %s names the error class (errorType) and its exit code', async (_what, args, exitCode, errorType) => {
+    const out = join(tempDir(), 'cfg', '.credentials.json');
+    const result = await runBundle(entry, [...args, '--out', out], { env: { CLAUDE_CREDENTIALS_B64: Buffer.from('not json').toString('base64') } });
+    expect(result.code).toBe(exitCode);
+    const fatal = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.level === 60);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ exitCode, errorType });
+  });
+
   test('status reports on the written file with its own exit codes (4 when missing)', async () => {
     const result = await runBundle(entry, ['status', '--out', join(tempDir(), 'nothing.json')]);
     expect(result.code).toBe(4);

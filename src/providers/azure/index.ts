@@ -174,7 +174,9 @@ export function createAzureProviderFromPort(target: AzureSecretTarget, port: Key
   return provider;
 }
 
-class TooManyVersions extends Error {}
+class TooManyVersions extends Error {
+  override readonly name: string = 'TooManyVersions';
+}
 
 function withSignal<T extends object>(options: T, signal: AbortSignal | undefined): T & { abortSignal?: AbortSignal } {
   return signal === undefined ? options : { ...options, abortSignal: signal };

@@ -222,6 +222,7 @@ function bounded<T>(call: GcpCall, run: () => Promise<T>): Promise<T> {
 }
 
 export class AbortedCall extends Error {
+  override readonly name: string = 'AbortedCall';
   constructor() {
     super('the call was abandoned: its deadline passed');
   }

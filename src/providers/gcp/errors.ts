@@ -158,4 +158,6 @@ export function firstLine(error: unknown): string {
 }
 
 /** Marks ALREADY_EXISTS from CreateSecret, which the write path treats as success. */
-export class AlreadyExists extends Error {}
+export class AlreadyExists extends Error {
+  override readonly name: string = 'AlreadyExists';
+}

@@ -54,6 +54,7 @@ export interface ClientDeps {
 
 /** The answer was larger than any Secret can be. */
 export class ResponseTooLargeError extends InvalidCredentialsError {
+  override readonly name: string = 'ResponseTooLargeError';
   constructor(readonly bytes: number) {
     super('too-large', `the API server's answer exceeds ${MAX_RESPONSE_BYTES} bytes (${bytes} or more): no Secret is that large; check --endpoint and --secret`);
   }
