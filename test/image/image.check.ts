@@ -25,8 +25,6 @@ interface Probe {
   ppid: number;
   pid1: string[];
   processes: Array<{ pid: number; cmdline: string[] }>;
-  parent: string[] | null;
-  parentOfParent: string[] | null;
   credentials: { mode: number; uid: number; gid: number };
   pid1Environ: string;
 }

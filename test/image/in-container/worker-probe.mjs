@@ -2,7 +2,7 @@
 // the environment, only the names) as one JSON line, then exits with the code it was given.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 
-// PID 0 (the parent of PID 1) has no /proc entry: null, not a crash.
+// A process listed in /proc may be gone by the time it is read: null, not a crash.
 const cmdline = (pid) => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -20,13 +20,6 @@ const readable = (path) => {
 };
 const file = `${process.env.CLAUDE_CONFIG_DIR}/.credentials.json`;
 const stat = statSync(file);
-const status = (pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return '';
-  }
-};
 // Every process in the container's PID namespace, so a check can say what runs beside the worker.
 const processes = readdirSync('/proc')
   .filter((name) => /^\d+$/.test(name))
@@ -42,8 +35,6 @@ console.log(
     ppid: process.ppid,
     pid1: cmdline(1),
     processes,
-    parent: cmdline(process.ppid),
-    parentOfParent: cmdline(Number(/PPid:\s+(\d+)/.exec(status(process.ppid))?.[1])),
     credentials: { mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid },
     pid1Environ: readable('/proc/1/environ'),
   }),
