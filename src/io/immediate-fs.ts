@@ -7,7 +7,10 @@
  * through libuv's thread pool: on a 2-core VM that is where most of the ~40 ms between reading the
  * store and "credentials written" went (measured: docs/performance.md), for calls that take microseconds.
  * The write path is one short sequence with nothing to overlap, so doing the calls in place loses nothing
- * for `fetch` and the wrapper; in the sidecar it blocks the event loop for the same microseconds.
+ * for `fetch` and the wrapper; in the sidecar it blocks the event loop for the same microseconds. The
+ * price: on a network mount that stops answering (a hard NFS mount whose server is gone) a call blocks
+ * the whole process until the mount answers, where a thread-pool call would have left timers, signals
+ * and the health server running.
  *
  * The semantics are the system calls' own: the same flags, the same errors (code, errno, syscall, path).
  */
